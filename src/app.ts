@@ -1,0 +1,60 @@
+/** Builds the Hono app: request ids, route mounts, and the one error handler. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { randomId } from "./crypto.ts";
+import type { AppEnv } from "./env.ts";
+import { BrokerError, type ErrorCode, errorBody } from "./errors.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { agentRoutes } from "./routes/agent.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+/** Maps statuses raised by Hono itself (bad JSON, body limit, …) onto our closed code set. */
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return "UNAUTHORIZED";
+    case 403:
+      return "FORBIDDEN";
+    case 404:
+      return "NOT_FOUND";
+    case 405:
+      return "METHOD_NOT_ALLOWED";
+    case 413:
+      return "PAYLOAD_TOO_LARGE";
+    case 415:
+      return "UNSUPPORTED_MEDIA_TYPE";
+    default:
+      return status >= 500 ? "INTERNAL" : "BAD_REQUEST";
+  }
+}
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    c.set("requestId", c.req.header("cf-ray") ?? randomId("req", 12));
+    await next();
+  });
+
+  app.route("/health", healthRoutes);
+  app.route("/v1/agent", agentRoutes);
+  app.route("/v1/admin", adminRoutes);
+
+  app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404));
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId");
+    if (error instanceof BrokerError) {
+      if (error.status >= 500) console.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
+      const headers = error.getResponse().headers;
+      return c.json(errorBody(error.code, error.message, requestId), error.status, Object.fromEntries(headers));
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json(errorBody(codeForStatus(error.status), error.message || "bad request", requestId), error.status);
+    }
+    console.error(`[${requestId}] unhandled error`, error);
+    return c.json(errorBody("INTERNAL", "internal error", requestId), 500);
+  });
+
+  return app;
+}

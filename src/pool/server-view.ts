@@ -1,0 +1,42 @@
+/** Shapes a stored node into the view the balancer and the admin API read (pure). */
+import type { ServerView } from "../balancer/types.ts";
+import type { NodeStatus } from "../protocol.ts";
+import type { StoredNode } from "./store.ts";
+
+/** The admin's view: the balancer's, plus how the broker reaches the node. */
+export interface AdminServerView extends ServerView {
+  originUrl: string;
+  enrolledAt: number;
+}
+
+export function nodeStatus(node: Pick<StoredNode, "status" | "draining">): NodeStatus {
+  if (node.status === "down") return "down";
+  return node.draining ? "draining" : "up";
+}
+
+export function toServerView(node: StoredNode, pool: string, pendingSessions: number): AdminServerView {
+  const live = node.live;
+  const sessions = live?.sessions ?? [];
+  return {
+    serverId: node.serverId,
+    pool,
+    hostname: node.hostname,
+    status: nodeStatus(node),
+    draining: node.draining,
+    lastSeenAt: node.lastSeenAt,
+    loadAvg: live?.loadAvg ?? [0, 0, 0],
+    cpuCount: live?.cpuCount ?? 0,
+    cpuMhz: live?.cpuMhz ?? 0,
+    memTotalBytes: live?.memTotalBytes ?? 0,
+    memAvailableBytes: live?.memAvailableBytes ?? 0,
+    sessions,
+    sessionCount: sessions.length + pendingSessions,
+    pendingSessions,
+    users: live?.users ?? [],
+    staticData: { ...(live?.staticData ?? {}), ...node.staticOverrides },
+    metrics: live?.metrics ?? {},
+    clientAddress: node.clientAddress,
+    originUrl: node.originUrl,
+    enrolledAt: node.enrolledAt,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The pool Durable Object's SQLite tables (see docs/storage.md). Synchronous: every function
+ * runs inside the object's input gate, so no two calls interleave.
+ */
+import type { Ed25519PublicJwk, HeartbeatBody, StaticData } from "../protocol.ts";
+
+export interface NodeRecord {
+  serverId: string;
+  hostname: string;
+  publicKey: Ed25519PublicJwk;
+  originUrl: string;
+  clientAddress: string | null;
+  staticOverrides: StaticData;
+  draining: boolean;
+  enrolledAt: number;
+}
+
+export interface StoredNode extends NodeRecord {
+  status: "up" | "down";
+  lastSeenAt: number | null;
+  lastSeq: number;
+  live: HeartbeatBody | null;
+}
+
+interface NodeRow extends Record<string, SqlStorageValue> {
+  server_id: string;
+  hostname: string;
+  public_key_jwk: string;
+  origin_url: string;
+  client_address: string | null;
+  static_overrides: string;
+  draining: number;
+  enrolled_at: number;
+  status: string;
+  last_seen_at: number | null;
+  last_seq: number;
+  live: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+  server_id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  public_key_jwk TEXT NOT NULL,
+  origin_url TEXT NOT NULL,
+  client_address TEXT,
+  static_overrides TEXT NOT NULL DEFAULT '{}',
+  draining INTEGER NOT NULL DEFAULT 0,
+  enrolled_at INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'down',
+  last_seen_at INTEGER,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  live TEXT
+);
+`;
+
+export class PoolStore {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  getMeta(key: string): string | null {
+    const rows = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray();
+    return rows[0]?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  getNode(serverId: string): StoredNode | null {
+    const rows = this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE server_id = ?", serverId).toArray();
+    return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  listNodes(): StoredNode[] {
+    return this.sql.exec<NodeRow>("SELECT * FROM nodes ORDER BY hostname").toArray().map(fromRow);
+  }
+
+  /** Inserts or replaces a node's catalogue fields; a new key restarts the sequence. */
+  upsertNode(node: NodeRecord): void {
+    this.sql.exec(
+      `INSERT INTO nodes (server_id, hostname, public_key_jwk, origin_url, client_address, static_overrides, draining, enrolled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(server_id) DO UPDATE SET
+         hostname = excluded.hostname,
+         last_seq = CASE WHEN nodes.public_key_jwk = excluded.public_key_jwk THEN nodes.last_seq ELSE 0 END,
+         public_key_jwk = excluded.public_key_jwk,
+         origin_url = excluded.origin_url,
+         client_address = excluded.client_address,
+         static_overrides = excluded.static_overrides,
+         draining = excluded.draining,
+         enrolled_at = excluded.enrolled_at`,
+      node.serverId,
+      node.hostname,
+      JSON.stringify(node.publicKey),
+      node.originUrl,
+      node.clientAddress,
+      JSON.stringify(node.staticOverrides),
+      node.draining ? 1 : 0,
+      node.enrolledAt,
+    );
+  }
+
+  recordHeartbeat(serverId: string, seq: number, nowMs: number, live: HeartbeatBody): void {
+    this.sql.exec(
+      "UPDATE nodes SET status = 'up', last_seen_at = ?, last_seq = ?, live = ? WHERE server_id = ?",
+      nowMs,
+      seq,
+      JSON.stringify(live),
+      serverId,
+    );
+  }
+
+  markDown(serverIds: string[]): void {
+    for (const serverId of serverIds) this.sql.exec("UPDATE nodes SET status = 'down' WHERE server_id = ?", serverId);
+  }
+
+  setDraining(serverId: string, draining: boolean): void {
+    this.sql.exec("UPDATE nodes SET draining = ? WHERE server_id = ?", draining ? 1 : 0, serverId);
+  }
+
+  setStaticOverrides(serverId: string, overrides: StaticData): void {
+    this.sql.exec("UPDATE nodes SET static_overrides = ? WHERE server_id = ?", JSON.stringify(overrides), serverId);
+  }
+
+  deleteNode(serverId: string): void {
+    this.sql.exec("DELETE FROM nodes WHERE server_id = ?", serverId);
+  }
+}
+
+function fromRow(row: NodeRow): StoredNode {
+  return {
+    serverId: row.server_id,
+    hostname: row.hostname,
+    publicKey: JSON.parse(row.public_key_jwk) as Ed25519PublicJwk,
+    originUrl: row.origin_url,
+    clientAddress: row.client_address,
+    staticOverrides: JSON.parse(row.static_overrides) as StaticData,
+    draining: row.draining === 1,
+    enrolledAt: row.enrolled_at,
+    status: row.status === "up" ? "up" : "down",
+    lastSeenAt: row.last_seen_at,
+    lastSeq: row.last_seq,
+    live: row.live === null ? null : (JSON.parse(row.live) as HeartbeatBody),
+  };
+}

@@ -1,0 +1,85 @@
+/** The admin API (`Authorization: Bearer <ADMIN_TOKEN>`): pools, enrolment tokens, servers. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireAdmin } from "../auth/admin.ts";
+import { listPools } from "../db/queries.ts";
+import type { AppEnv } from "../env.ts";
+import {
+  createPool,
+  issueEnrolmentToken,
+  poolStub,
+  removeNode,
+  requirePool,
+  setDraining,
+  setPoolInterval,
+  setStaticOverrides,
+} from "../membership.ts";
+import { unwrap } from "../pool/rpc-result.ts";
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  MAX_HEARTBEAT_INTERVAL_MS,
+  MIN_HEARTBEAT_INTERVAL_MS,
+  poolNameSchema,
+  serverIdSchema,
+  staticDataSchema,
+} from "../protocol.ts";
+import { validate } from "../validation.ts";
+
+const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
+const poolParam = z.object({ pool: poolNameSchema });
+const serverParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema });
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireAdmin)
+  .get("/pools", async (c) => c.json({ pools: await listPools(c.env.DB) }))
+  .post(
+    "/pools",
+    validate("json", z.object({ name: poolNameSchema, intervalMs: intervalMsSchema.optional() }).strict()),
+    async (c) => {
+      const { name, intervalMs } = c.req.valid("json");
+      const defaultIntervalMs = Number(c.env.DEFAULT_INTERVAL_MS) || DEFAULT_HEARTBEAT_INTERVAL_MS;
+      return c.json(await createPool(c.env, name, intervalMs ?? defaultIntervalMs, Date.now()), 201);
+    },
+  )
+  .get("/pools/:pool", validate("param", poolParam), async (c) => c.json(await requirePool(c.env, c.req.valid("param").pool)))
+  .patch("/pools/:pool", validate("param", poolParam), validate("json", z.object({ intervalMs: intervalMsSchema }).strict()), async (c) =>
+    c.json(await setPoolInterval(c.env, c.req.valid("param").pool, c.req.valid("json").intervalMs)),
+  )
+  .post(
+    "/pools/:pool/enrolment-tokens",
+    validate("param", poolParam),
+    validate("json", z.object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600) }).strict()),
+    async (c) => c.json(await issueEnrolmentToken(c.env, c.req.valid("param").pool, c.req.valid("json").ttlSeconds, Date.now()), 201),
+  )
+  .get("/pools/:pool/servers", validate("param", poolParam), async (c) => {
+    const { pool } = c.req.valid("param");
+    await requirePool(c.env, pool);
+    return c.json({ servers: await poolStub(c.env, pool).listServers() });
+  })
+  .get("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
+    const { pool, serverId } = c.req.valid("param");
+    await requirePool(c.env, pool);
+    return c.json(unwrap(await poolStub(c.env, pool).getServer(serverId)));
+  })
+  .post("/pools/:pool/servers/:serverId/drain", validate("param", serverParam), async (c) => {
+    const { pool, serverId } = c.req.valid("param");
+    return c.json(await setDraining(c.env, pool, serverId, true));
+  })
+  .post("/pools/:pool/servers/:serverId/undrain", validate("param", serverParam), async (c) => {
+    const { pool, serverId } = c.req.valid("param");
+    return c.json(await setDraining(c.env, pool, serverId, false));
+  })
+  .put(
+    "/pools/:pool/servers/:serverId/static-data",
+    validate("param", serverParam),
+    validate("json", z.object({ staticData: staticDataSchema }).strict()),
+    async (c) => {
+      const { pool, serverId } = c.req.valid("param");
+      return c.json(await setStaticOverrides(c.env, pool, serverId, c.req.valid("json").staticData));
+    },
+  )
+  .delete("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
+    const { pool, serverId } = c.req.valid("param");
+    await removeNode(c.env, pool, serverId);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,37 @@
+/** Routes the node agent calls: enrolment (with a one-time token) and signed heartbeats. */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { bearerToken } from "../auth/admin.ts";
+import { peekNodeToken } from "../auth/node-token.ts";
+import { sha256Base64Url } from "../crypto.ts";
+import type { AppEnv } from "../env.ts";
+import { BrokerError, unauthorized } from "../errors.ts";
+import { enrolNode, poolStub } from "../membership.ts";
+import { unwrap } from "../pool/rpc-result.ts";
+import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
+import { parseJsonText, parseOrThrow, validate } from "../validation.ts";
+
+const tooLarge = () => {
+  throw new BrokerError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_HEARTBEAT_BODY_BYTES} bytes`);
+};
+
+export const agentRoutes = new Hono<AppEnv>()
+  .post("/enrol", bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), validate("json", enrolRequestSchema), async (c) => {
+    const enrolled = await enrolNode(c.env, c.req.valid("json"), Date.now());
+    return c.json(enrolled, 201);
+  })
+  .post("/heartbeat", bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), async (c) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    const routing = token ? peekNodeToken(token) : null;
+    if (!token || !routing) throw unauthorized();
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const body = parseOrThrow(heartbeatBodySchema, parseJsonText(c.req.header("Content-Type"), new TextDecoder().decode(raw)), "heartbeat");
+    const reply = await poolStub(c.env, routing.pool).recordHeartbeat({
+      pool: routing.pool,
+      serverId: routing.serverId,
+      token,
+      bodyHash: await sha256Base64Url(raw),
+      body,
+    });
+    return c.json(unwrap(reply));
+  });
