@@ -19,7 +19,7 @@ import { expiredNodes, nextAlarmAt } from "./liveness.ts";
 import { nodeRecordFromRow } from "./node-record.ts";
 import { fail, ok, type RpcResult } from "./rpc-result.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
-import { type NodeRecord, PoolStore, type StoredNode } from "./store.ts";
+import { type NodeAuth, type NodeRecord, PoolStore } from "./store.ts";
 
 export interface HeartbeatInput {
   pool: string;
@@ -28,6 +28,10 @@ export interface HeartbeatInput {
   /** base64url SHA-256 of the raw body, computed by the Worker. */
   bodyHash: string;
   body: HeartbeatBody;
+}
+
+function staleBeat<T>(): RpcResult<T> {
+  return fail("HEARTBEAT_STALE", "heartbeat sequence number is not above the last accepted one");
 }
 
 export class PoolObject extends DurableObject<Env> {
@@ -61,40 +65,33 @@ export class PoolObject extends DurableObject<Env> {
    * change nothing. Never writes D1.
    */
   async recordHeartbeat(input: HeartbeatInput): Promise<RpcResult<HeartbeatReply>> {
-    const node = this.store.getNode(input.serverId) ?? (await this.loadNodeFromCatalogue(input.pool, input.serverId));
+    const node = this.store.getNodeAuth(input.serverId) ?? (await this.loadNodeFromCatalogue(input.pool, input.serverId));
     if (!node) {
       console.warn(`heartbeat refused: unknown node ${input.serverId} in pool ${input.pool}`);
       return fail("UNAUTHORIZED", "authentication required or invalid");
     }
-    const key = await this.nodeKey(node.serverId, node.publicKey);
     const nowMs = Date.now();
     const verdict = await verifyNodeToken({
       token: input.token,
-      key,
+      key: await this.nodeKey(node),
       serverId: node.serverId,
       pool: input.pool,
       bodyHash: input.bodyHash,
       lastSeq: node.lastSeq,
       nowSeconds: Math.floor(nowMs / 1000),
     });
-    // The sequence check ran against the row read above; nothing awaited since this read can
-    // have changed it except the key import and verification, so re-read before writing.
-    const current = this.store.getNode(node.serverId);
-    if (!verdict.ok || !current || current.publicKey.x !== node.publicKey.x) {
-      const reason = verdict.ok ? "node changed during verification" : `${verdict.reason}: ${verdict.detail}`;
-      console.warn(`heartbeat refused for ${input.serverId}: ${reason}`);
-      if (!verdict.ok && verdict.reason === "stale-sequence") {
-        return fail("HEARTBEAT_STALE", "heartbeat sequence number is not above the last accepted one");
-      }
-      return fail("UNAUTHORIZED", "authentication required or invalid");
+    if (!verdict.ok) {
+      console.warn(`heartbeat refused for ${input.serverId}: ${verdict.reason}: ${verdict.detail}`);
+      return verdict.reason === "stale-sequence" ? staleBeat() : fail("UNAUTHORIZED", "authentication required or invalid");
     }
-    if (verdict.claims.seq <= current.lastSeq) {
-      return fail("HEARTBEAT_STALE", "heartbeat sequence number is not above the last accepted one");
-    }
+    // Verification awaited, so another beat, a re-key or a removal may have run meanwhile:
+    // re-read and re-check synchronously right before the write.
+    const current = this.store.getNodeAuth(node.serverId);
+    if (!current || current.publicKeyJwk !== node.publicKeyJwk) return fail("UNAUTHORIZED", "authentication required or invalid");
+    if (verdict.claims.seq <= current.lastSeq) return staleBeat();
     this.store.recordHeartbeat(node.serverId, verdict.claims.seq, nowMs, input.body);
     await this.ensureAlarm();
-    const intervalMs = this.intervalMs();
-    return ok({ status: nodeStatus({ status: "up", draining: current.draining }), draining: current.draining, intervalMs });
+    return ok({ status: nodeStatus({ status: "up", draining: current.draining }), draining: current.draining, intervalMs: this.intervalMs() });
   }
 
   async listServers(): Promise<AdminServerView[]> {
@@ -157,12 +154,11 @@ export class PoolObject extends DurableObject<Env> {
     return this.store.getMeta("pool") ?? "";
   }
 
-  private async nodeKey(serverId: string, jwk: Ed25519PublicJwk): Promise<CryptoKey> {
-    const serialized = JSON.stringify(jwk);
-    const cached = this.keys.get(serverId);
-    if (cached && cached.jwk === serialized) return cached.key;
-    const key = await importNodeKey(jwk);
-    this.keys.set(serverId, { jwk: serialized, key });
+  private async nodeKey(node: NodeAuth): Promise<CryptoKey> {
+    const cached = this.keys.get(node.serverId);
+    if (cached && cached.jwk === node.publicKeyJwk) return cached.key;
+    const key = await importNodeKey(JSON.parse(node.publicKeyJwk) as Ed25519PublicJwk);
+    this.keys.set(node.serverId, { jwk: node.publicKeyJwk, key });
     return key;
   }
 
@@ -170,12 +166,12 @@ export class PoolObject extends DurableObject<Env> {
    * Recovers a node the catalogue has but this object does not (enrolment's object call failed,
    * or storage was reset). Runs only for unknown serverIds, never on the steady-state path.
    */
-  private async loadNodeFromCatalogue(pool: string, serverId: string): Promise<StoredNode | null> {
+  private async loadNodeFromCatalogue(pool: string, serverId: string): Promise<NodeAuth | null> {
     const stored = this.store.getMeta("pool");
     if (stored !== null && stored !== pool) return null;
     const [row, poolRow] = await Promise.all([findNodeInPool(this.env.DB, pool, serverId), findPool(this.env.DB, pool)]);
     if (!row || !poolRow) return null;
     await this.registerNode(pool, poolRow.intervalMs, nodeRecordFromRow(row));
-    return this.store.getNode(serverId);
+    return this.store.getNodeAuth(serverId);
   }
 }

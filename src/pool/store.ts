@@ -22,6 +22,14 @@ export interface StoredNode extends NodeRecord {
   live: HeartbeatBody | null;
 }
 
+export interface NodeAuth {
+  serverId: string;
+  /** The enrolled public key as stored (JSON text): compared as text, parsed only on a cache miss. */
+  publicKeyJwk: string;
+  lastSeq: number;
+  draining: boolean;
+}
+
 interface NodeRow extends Record<string, SqlStorageValue> {
   server_id: string;
   hostname: string;
@@ -75,6 +83,19 @@ export class PoolStore {
   getNode(serverId: string): StoredNode | null {
     const rows = this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE server_id = ?", serverId).toArray();
     return rows[0] ? fromRow(rows[0]) : null;
+  }
+
+  /** The few fields a heartbeat check needs, without parsing the stored beat. */
+  getNodeAuth(serverId: string): NodeAuth | null {
+    const rows = this.sql
+      .exec<{ public_key_jwk: string; last_seq: number; draining: number }>(
+        "SELECT public_key_jwk, last_seq, draining FROM nodes WHERE server_id = ?",
+        serverId,
+      )
+      .toArray();
+    const row = rows[0];
+    if (!row) return null;
+    return { serverId, publicKeyJwk: row.public_key_jwk, lastSeq: row.last_seq, draining: row.draining === 1 };
   }
 
   listNodes(): StoredNode[] {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, beat, call, callJson, enrolNode, expectError, listServers } from "./helpers.ts";
+import { ADMIN_TOKEN, admin, beat, call, callJson, enrolNode, expectError, listServers } from "./helpers.ts";
 
 describe("admin API: authentication", () => {
   const routes: Array<[string, string, unknown?]> = [
@@ -20,8 +20,8 @@ describe("admin API: authentication", () => {
     });
     await expectError(await call(path, init({})), 401, "UNAUTHORIZED");
     await expectError(await call(path, init({ Authorization: "Bearer wrong-token-wrong-token" })), 401, "UNAUTHORIZED");
-    await expectError(await call(path, init({ Authorization: `Basic ${env.ADMIN_TOKEN}` })), 401, "UNAUTHORIZED");
-    await expectError(await call(path, init({ Authorization: `Bearer ${env.ADMIN_TOKEN}x` })), 401, "UNAUTHORIZED");
+    await expectError(await call(path, init({ Authorization: `Basic ${ADMIN_TOKEN}` })), 401, "UNAUTHORIZED");
+    await expectError(await call(path, init({ Authorization: `Bearer ${ADMIN_TOKEN}x` })), 401, "UNAUTHORIZED");
   });
 
   it("changes nothing on a refused call", async () => {

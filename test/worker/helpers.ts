@@ -4,7 +4,8 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { sha256Base64Url } from "../../src/crypto.ts";
 import { type EnrolResponse, HEARTBEAT_AUDIENCE, type HeartbeatBody } from "../../src/protocol.ts";
 
-export const ADMIN = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };
+export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
+export const ADMIN = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`https://broker.test${path}`, init));

@@ -1,0 +1,184 @@
+/**
+ * Heartbeat ingest: signed beats from many enrolled nodes into one pool and across four pools,
+ * against the broker in one workerd (bench/broker.ts). Beats are signed before the timed run so
+ * the client's CPU goes to sending, not to Ed25519. Loopback only, bounded in count.
+ */
+import { exportJWK, generateKeyPair } from "jose";
+import { signHeartbeatToken } from "../agent/token.ts";
+import type { HeartbeatBody } from "../src/protocol.ts";
+import { type BenchBroker, startBenchBroker } from "./broker.ts";
+import { type BenchSection, percentile, round } from "./lib.ts";
+
+interface PreparedBeat {
+  token: string;
+  body: string;
+}
+
+const NODES = 200;
+const PACED_RATE_PER_S = 500;
+const PACED_SECONDS = 8;
+const BURST_BEATS = 4000;
+const BURST_CONCURRENCY = 32;
+
+function heartbeatBody(index: number): string {
+  const body: HeartbeatBody = {
+    loadAvg: [0.4 + (index % 7) / 10, 0.5, 0.6],
+    cpuCount: 8,
+    cpuMhz: 2400,
+    memTotalBytes: 32_000_000_000,
+    memAvailableBytes: 20_000_000_000 - index * 1_000_000,
+    sessions: Array.from({ length: 5 }, (_, i) => ({ id: `s-${index}-${i}`, user: `user${(index * 5 + i) % 1000}`, state: i % 3 === 0 ? "suspended" : "running", startedAt: 1_700_000_000_000 + i })),
+    users: Array.from({ length: 5 }, (_, i) => `user${(index * 5 + i) % 1000}`),
+    staticData: { site: "bench", maxSessions: 40 },
+    metrics: { collectMs: 3 },
+  };
+  return JSON.stringify(body);
+}
+
+async function admin(broker: BenchBroker, path: string, body: unknown): Promise<Response> {
+  return fetch(`${broker.url}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${broker.adminToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Enrols `count` nodes spread round-robin over `pools` and pre-signs `beatsPerNode` beats each. */
+async function prepare(broker: BenchBroker, pools: string[], count: number, beatsPerNode: number): Promise<PreparedBeat[][]> {
+  const perNode: PreparedBeat[][] = [];
+  for (let index = 0; index < count; index++) {
+    const pool = pools[index % pools.length] as string;
+    const { token } = (await (await admin(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, { ttlSeconds: 600 })).json()) as { token: string };
+    const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+    const jwk = await exportJWK(publicKey);
+    const enrol = await fetch(`${broker.url}/v1/agent/enrol`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token, publicKey: { kty: "OKP", crv: "Ed25519", x: jwk.x }, hostname: `${pool}-node-${index}`, originUrl: "http://127.0.0.1:6080" }),
+    });
+    const { serverId } = (await enrol.json()) as { serverId: string };
+    const identity = { serverId, pool, privateKey };
+    const body = heartbeatBody(index);
+    const nowMs = Date.now();
+    // One untimed beat per node first: the pool object is warm and has imported every key.
+    await send(broker, { token: await signHeartbeatToken(identity, body, 1, nowMs), body });
+    const beats: PreparedBeat[] = [];
+    for (let seq = 2; seq <= beatsPerNode + 1; seq++) beats.push({ token: await signHeartbeatToken(identity, body, seq, nowMs), body });
+    perNode.push(beats);
+  }
+  return perNode;
+}
+
+async function send(broker: BenchBroker, beat: PreparedBeat): Promise<{ ok: boolean; ms: number }> {
+  const started = performance.now();
+  try {
+    const response = await fetch(`${broker.url}/v1/agent/heartbeat`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${beat.token}`, "Content-Type": "application/json" },
+      body: beat.body,
+    });
+    await response.arrayBuffer();
+    return { ok: response.status === 200, ms: performance.now() - started };
+  } catch {
+    return { ok: false, ms: performance.now() - started };
+  }
+}
+
+/** Interleaves nodes so consecutive beats come from different nodes, keeping each node's seq order. */
+function schedule(perNode: PreparedBeat[][], total: number): PreparedBeat[] {
+  const order: PreparedBeat[] = [];
+  for (let round = 0; order.length < total; round++) {
+    for (const beats of perNode) {
+      const beat = beats[round];
+      if (beat && order.length < total) order.push(beat);
+    }
+  }
+  return order;
+}
+
+interface RunResult {
+  beats: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Closed loop: `concurrency` senders, each node's beats sent in order by one sender at a time. */
+async function runBurst(broker: BenchBroker, perNode: PreparedBeat[][], concurrency: number): Promise<RunResult> {
+  const queues = Array.from({ length: concurrency }, (_, worker) => perNode.filter((_, node) => node % concurrency === worker).flat());
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    queues.map(async (queue) => {
+      for (const beat of queue) {
+        const result = await send(broker, beat);
+        latencies.push(result.ms);
+        if (!result.ok) errors++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { beats: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Open loop at a fixed rate: latency as agents would see it at that load. */
+async function runPaced(broker: BenchBroker, beats: PreparedBeat[], ratePerSecond: number): Promise<RunResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let index = 0; index < beats.length; index++) {
+    const due = started + (index * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      send(broker, beats[index] as PreparedBeat).then((result) => {
+        latencies.push(result.ms);
+        if (!result.ok) errors++;
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  return { beats: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+export async function runHeartbeatBench(): Promise<BenchSection[]> {
+  const broker = await startBenchBroker();
+  try {
+    for (const pool of ["hb1", "hb2", "hb3", "hb4"]) await admin(broker, "/v1/admin/pools", { name: pool });
+    const pacedTotal = PACED_RATE_PER_S * PACED_SECONDS;
+    const beatsPerNode = Math.ceil((pacedTotal + BURST_BEATS) / NODES) + 1;
+    const onePool = await prepare(broker, ["default"], NODES, beatsPerNode);
+    const fourPools = await prepare(broker, ["hb1", "hb2", "hb3", "hb4"], NODES, beatsPerNode);
+
+    const pacedOne = await runPaced(broker, schedule(onePool.map((beats) => beats.slice(0, Math.ceil(pacedTotal / NODES))), pacedTotal), PACED_RATE_PER_S);
+    const burstOne = await runBurst(broker, onePool.map((beats) => beats.slice(Math.ceil(pacedTotal / NODES), Math.ceil(pacedTotal / NODES) + BURST_BEATS / NODES)), BURST_CONCURRENCY);
+    const pacedFour = await runPaced(broker, schedule(fourPools.map((beats) => beats.slice(0, Math.ceil(pacedTotal / NODES))), pacedTotal), PACED_RATE_PER_S);
+    const burstFour = await runBurst(broker, fourPools.map((beats) => beats.slice(Math.ceil(pacedTotal / NODES), Math.ceil(pacedTotal / NODES) + BURST_BEATS / NODES)), BURST_CONCURRENCY);
+
+    const row = (name: string, mode: string, result: RunResult) => [name, mode, result.beats, round(result.perSecond, 0), round(result.p50), round(result.p99), result.errors];
+    return [
+      {
+        title: "Heartbeat ingest",
+        setup: `broker in one workerd (Miniflare API), ${NODES} enrolled nodes, signed 1 KiB beats, client on the same 2-core machine, loopback`,
+        columns: ["pools", "load", "beats", "beats/s", "p50 ms", "p99 ms", "errors"],
+        rows: [
+          row("1", `paced ${PACED_RATE_PER_S}/s`, pacedOne),
+          row("1", `closed loop ×${BURST_CONCURRENCY}`, burstOne),
+          row("4", `paced ${PACED_RATE_PER_S}/s`, pacedFour),
+          row("4", `closed loop ×${BURST_CONCURRENCY}`, burstFour),
+        ],
+        checks: [
+          { name: "≥ 500 heartbeats/s into one pool", pass: burstOne.perSecond >= 500 && pacedOne.perSecond >= 0.95 * PACED_RATE_PER_S, detail: `${round(burstOne.perSecond, 0)}/s closed loop; paced run kept ${round(pacedOne.perSecond, 0)}/s` },
+          { name: "p99 ≤ 50 ms at 500/s into one pool", pass: pacedOne.p99 <= 50, detail: `p99 ${round(pacedOne.p99)} ms` },
+          { name: "zero errors", pass: pacedOne.errors + burstOne.errors + pacedFour.errors + burstFour.errors === 0, detail: `${pacedOne.errors + burstOne.errors + pacedFour.errors + burstFour.errors} errors` },
+        ],
+      },
+    ];
+  } finally {
+    await broker.dispose();
+  }
+}
