@@ -167,15 +167,16 @@ export async function enrolAgent(broker: LocalBroker, options: DemoAgentOptions)
   const { stdout } = await execFileAsync(process.execPath, [agentMain, "enroll", "--config", configPath, "--token", token], { cwd: ROOT });
   const serverId = stdout.trim();
   let child: ChildProcess | null = null;
+  const isRunning = () => child !== null && child.exitCode === null && child.signalCode === null;
   return {
     hostname: options.hostname,
     serverId,
     configPath,
     get running() {
-      return child !== null && child.exitCode === null && child.signalCode === null;
+      return isRunning();
     },
     start() {
-      if (this.running) return;
+      if (isRunning()) return;
       const log = openSync(options.logFile, "a");
       child = spawn(process.execPath, [agentMain, "run", "--config", configPath], { cwd: ROOT, stdio: ["ignore", log, log] });
     },

@@ -1,0 +1,49 @@
+/** The command line: `enroll --config FILE --token TOKEN` or `run --config FILE`. Pure. */
+import { parseArgs } from "node:util";
+
+export const USAGE = "usage: agent enroll --config FILE --token TOKEN | agent run --config FILE";
+
+export type CommandLine = { command: "enroll"; configPath: string; token: string } | { command: "run"; configPath: string };
+
+/** Bad usage (including --help); the message is one line and ends with the usage. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** @param args process.argv without the node binary and script path. @throws UsageError */
+export function parseCommandLine(args: readonly string[]): CommandLine {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    // parseArgs explains at length; its first sentence ("Unknown option '--x'") is the useful part.
+    const reason = (error instanceof Error ? error.message : String(error)).split(/\.\s|\n/)[0];
+    throw new UsageError(`${reason}; ${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) throw new UsageError(USAGE);
+  const [command, ...extra] = positionals;
+  if (command === undefined) throw new UsageError(`no command given; ${USAGE}`);
+  if (command !== "enroll" && command !== "run") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
+  if (!values.config) throw new UsageError(`${command} needs --config FILE; ${USAGE}`);
+  if (command === "run") {
+    if (values.token !== undefined) throw new UsageError(`run does not take --token; ${USAGE}`);
+    return { command, configPath: values.config };
+  }
+  if (!values.token) throw new UsageError(`enroll needs --token TOKEN; ${USAGE}`);
+  return { command, configPath: values.config, token: values.token };
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string" },
+      token: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}

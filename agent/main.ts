@@ -1,0 +1,75 @@
+/**
+ * The agent's one composition root and the only module that touches `process`: argv, signals,
+ * stdout/stderr and the exit code. Exit codes: 0 done, 1 runtime or config failure, 2 bad usage.
+ */
+import { hostname } from "node:os";
+import { startAgent } from "./agent.ts";
+import { parseCommandLine, UsageError } from "./cli.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { errorMessage } from "./deps.ts";
+import { EnrollError, enrollNode } from "./enroll.ts";
+import { nodeDeps } from "./node-deps.ts";
+import { stopWithin } from "./shutdown.ts";
+import { StateError } from "./state.ts";
+
+const log = (line: string) => {
+  process.stderr.write(`${line}\n`);
+};
+
+function fail(line: string, exitCode: number): never {
+  log(line);
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  let commandLine;
+  try {
+    commandLine = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) fail(error.message, 2);
+    throw error;
+  }
+  const deps = nodeDeps(log);
+  let config;
+  try {
+    config = await loadConfig(deps.fs.readText, commandLine.configPath, hostname());
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`config error: ${error.message}`, 1);
+    throw error;
+  }
+
+  if (commandLine.command === "enroll") {
+    try {
+      const state = await enrollNode(config, commandLine.token, deps);
+      log(`enrolled ${config.hostname} as ${state.serverId} in pool ${state.pool}`);
+      process.stdout.write(`${state.serverId}\n`);
+      return;
+    } catch (error) {
+      if (error instanceof EnrollError) fail(`enroll failed: ${error.message}`, 1);
+      throw error;
+    }
+  }
+
+  let agent;
+  try {
+    agent = await startAgent(config, deps);
+  } catch (error) {
+    if (error instanceof StateError) fail(error.message, 1);
+    throw error;
+  }
+  const shutdownTimeoutMs = config.shutdownTimeoutMs;
+  const running = agent;
+  let shuttingDown = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: stopping (at most ${shutdownTimeoutMs} ms)`);
+    const clean = await stopWithin(running.stop, shutdownTimeoutMs, deps);
+    if (!clean) log("the beat in flight did not settle in time; exiting anyway");
+    process.exit(0);
+  };
+  process.once("SIGTERM", (signal) => void shutdown(signal));
+  process.once("SIGINT", (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => fail(`agent crashed: ${errorMessage(error)}`, 1));
