@@ -1,5 +1,6 @@
 /** Builds the Hono app: request ids, route mounts, and the one error handler. */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { randomId } from "./crypto.ts";
 import type { AppEnv } from "./env.ts";
@@ -7,6 +8,10 @@ import { BrokerError, type ErrorCode, errorBody } from "./errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { poolRoutes } from "./routes/pools.ts";
+
+/** Policies with script steps are the largest bodies (16 steps of at most 32 KiB). */
+const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /** Maps statuses raised by Hono itself (bad JSON, body limit, …) onto our closed code set. */
 function codeForStatus(status: number): ErrorCode {
@@ -36,9 +41,21 @@ export function createApp() {
     await next();
   });
 
+  // Every body is bounded; agent routes set a tighter 64 KiB limit of their own.
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_REQUEST_BODY_BYTES,
+      onError: () => {
+        throw new BrokerError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
   app.route("/health", healthRoutes);
   app.route("/v1/agent", agentRoutes);
   app.route("/v1/admin", adminRoutes);
+  app.route("/v1/pools", poolRoutes);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404));
 

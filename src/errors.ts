@@ -44,9 +44,10 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
       return 422;
     case "RATE_LIMITED":
       return 429;
-    case "POLICY_INVALID_RESULT":
     case "INTERNAL":
       return 500;
+    case "POLICY_INVALID_RESULT":
+      return 502;
     case "NO_SERVER_AVAILABLE":
       return 503;
   }

@@ -34,7 +34,7 @@ export async function requirePool(env: Env, name: string): Promise<PoolRow> {
 }
 
 export async function createPool(env: Env, name: string, intervalMs: number, nowMs: number): Promise<PoolRow> {
-  const pool = { name, intervalMs, createdAt: nowMs };
+  const pool = { name, intervalMs, createdAt: nowMs, policy: null };
   if (!(await insertPool(env.DB, pool))) throw new BrokerError("CONFLICT", `pool ${name} exists already`);
   await poolStub(env, name).configure(name, intervalMs);
   return pool;

@@ -27,6 +27,10 @@ export async function updatePoolInterval(db: D1Database, name: string, intervalM
   await database(db).update(pools).set({ intervalMs }).where(eq(pools.name, name)).run();
 }
 
+export async function updatePoolPolicy(db: D1Database, name: string, policyJson: string | null): Promise<void> {
+  await database(db).update(pools).set({ policy: policyJson }).where(eq(pools.name, name)).run();
+}
+
 export async function insertEnrolmentToken(
   db: D1Database,
   token: { tokenHash: string; pool: string; createdAt: number; expiresAt: number },

@@ -9,6 +9,8 @@ export const pools = sqliteTable("pools", {
   name: text("name").primaryKey(),
   intervalMs: integer("interval_ms").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** The balancing policy as the admin wrote it (JSON); null means the default chain. */
+  policy: text("policy"),
 });
 
 export const nodes = sqliteTable(

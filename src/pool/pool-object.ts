@@ -15,7 +15,15 @@ import {
   type HeartbeatReply,
   type StaticData,
 } from "../protocol.ts";
+import { runChain, type ScriptRunner } from "../balancer/chain.ts";
+import { type Policy, type PolicyInput, policySchema } from "../balancer/policy.ts";
+import { DEFAULT_POLICY } from "../balancer/registry.ts";
+import { createScriptRunner } from "../balancer/sandbox.ts";
+import { randomId } from "../crypto.ts";
 import { expiredNodes, nextAlarmAt } from "./liveness.ts";
+import { confirmedReservations, countUserSessions, pendingByServer, RESERVATION_TTL_MS, sessionsOfUser } from "./placement.ts";
+import { type Decision, PlacementStore } from "./placement-store.ts";
+import type { SelectOutcome, SelectRequest } from "./select-request.ts";
 import { nodeRecordFromRow } from "./node-record.ts";
 import { fail, ok, type RpcResult } from "./rpc-result.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
@@ -36,12 +44,19 @@ function staleBeat<T>(): RpcResult<T> {
 
 export class PoolObject extends DurableObject<Env> {
   private readonly store: PoolStore;
+  private readonly placement: PlacementStore;
+  private readonly runScript: ScriptRunner;
+  /** Selections run one at a time (script steps await), so each sees the last one's reservation. */
+  private selecting: Promise<unknown> = Promise.resolve();
+  private policyCache: { json: string; policy: Policy } | null = null;
   private readonly keys = new Map<string, { jwk: string; key: CryptoKey }>();
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new PoolStore(ctx.storage.sql);
+    this.placement = new PlacementStore(ctx.storage.sql);
+    this.runScript = createScriptRunner(env.LOADER);
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -90,18 +105,27 @@ export class PoolObject extends DurableObject<Env> {
     if (!current || current.publicKeyJwk !== node.publicKeyJwk) return fail("UNAUTHORIZED", "authentication required or invalid");
     if (verdict.claims.seq <= current.lastSeq) return staleBeat();
     this.store.recordHeartbeat(node.serverId, verdict.claims.seq, nowMs, input.body);
+    const held = this.placement.reservationsFor(node.serverId, nowMs);
+    if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, input.body.sessions));
     await this.ensureAlarm();
     return ok({ status: nodeStatus({ status: "up", draining: current.draining }), draining: current.draining, intervalMs: this.intervalMs() });
   }
 
   async listServers(): Promise<AdminServerView[]> {
-    const pool = this.poolName();
-    return this.store.listNodes().map((node) => toServerView(node, pool, 0));
+    return this.serverViews();
   }
 
   async getServer(serverId: string): Promise<RpcResult<AdminServerView>> {
     const node = this.store.getNode(serverId);
-    return node ? ok(toServerView(node, this.poolName(), 0)) : fail("NOT_FOUND", `no server ${serverId} in this pool`);
+    if (!node) return fail("NOT_FOUND", `no server ${serverId} in this pool`);
+    return ok(toServerView(node, this.poolName(), this.placement.reservationsFor(serverId, Date.now()).length));
+  }
+
+  /** Every node as the balancer and the admin see it, with unconfirmed placements counted. */
+  private serverViews(): AdminServerView[] {
+    const pending = pendingByServer(this.placement.liveReservations(Date.now()));
+    const pool = this.poolName();
+    return this.store.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0));
   }
 
   async setDraining(serverId: string, draining: boolean): Promise<RpcResult<AdminServerView>> {
@@ -119,11 +143,108 @@ export class PoolObject extends DurableObject<Env> {
   /** Forgets a node; its key stops working at once. Idempotent. */
   async removeNode(serverId: string): Promise<void> {
     this.store.deleteNode(serverId);
+    this.placement.deleteReservationsOf(serverId);
     this.keys.delete(serverId);
   }
 
   async setIntervalMs(intervalMs: number): Promise<void> {
     this.store.setMeta("interval_ms", String(intervalMs));
+  }
+
+  /**
+   * Runs the pool's balancing chain (or `request.policy`) over the live servers. A real
+   * `session/start` that is not a resume reserves the chosen server; every real decision is
+   * logged with its trace. Selections are serialized.
+   */
+  async select(request: SelectRequest): Promise<SelectOutcome> {
+    const run = this.selecting.then(() => this.selectNow(request));
+    this.selecting = run.catch(() => undefined);
+    return run;
+  }
+
+  async getPolicy(): Promise<PolicyInput | null> {
+    const stored = this.store.getMeta("policy");
+    return stored === null || stored === "null" ? null : (JSON.parse(stored) as PolicyInput);
+  }
+
+  /** Stores the policy as the admin wrote it (already validated by the caller); null = default. */
+  async setPolicy(policy: PolicyInput | null): Promise<void> {
+    this.store.setMeta("policy", JSON.stringify(policy));
+  }
+
+  async recentDecisions(limit: number): Promise<Decision[]> {
+    return this.placement.recentDecisions(limit);
+  }
+
+  private async selectNow(request: SelectRequest): Promise<SelectOutcome> {
+    const policy = request.policy === undefined ? await this.poolPolicy() : policySchema.safeParse(request.policy);
+    if (!policy.success) return { ok: false, code: "BAD_REQUEST", message: "the policy is invalid", trace: [] };
+    const nowMs = Date.now();
+    const servers = this.serverViews();
+    const counter = Number(this.store.getMeta("round_robin_counter") ?? "0");
+    const login = request.user.login;
+    const result = await runChain(
+      policy.data,
+      {
+        action: request.action,
+        user: { ...request.user, sessions: sessionsOfUser(servers, login) },
+        local: request.local,
+        servers,
+        data: { ...request.data, roundRobinCounter: counter },
+      },
+      { nowMs, random: Math.random },
+      this.runScript,
+    );
+    const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
+    if (!request.dryRun) {
+      this.store.setMeta("round_robin_counter", String(counter + 1));
+      this.placement.logDecision({
+        at: nowMs,
+        action: request.action,
+        user: login,
+        ok: result.ok,
+        serverId: result.ok ? result.serverId : null,
+        reason: result.ok ? result.reason : `${result.code}: ${result.message}`,
+        resumeSessionId: result.ok ? (result.resumeSessionId ?? null) : null,
+        trace: result.trace,
+      });
+      if (chosen && request.action === "session/start" && !(result.ok && result.resumeSessionId)) {
+        this.placement.addReservation({
+          id: randomId("rsv"),
+          serverId: chosen.serverId,
+          user: login,
+          createdAt: nowMs,
+          expiresAt: nowMs + RESERVATION_TTL_MS,
+          baselineSessions: countUserSessions(chosen.sessions, login),
+        });
+      }
+    }
+    if (!result.ok) return result;
+    if (!chosen) return { ok: false, code: "POLICY_INVALID_RESULT", message: "the chosen server is not in the pool", trace: result.trace };
+    return {
+      ok: true,
+      serverId: chosen.serverId,
+      hostname: chosen.hostname,
+      clientAddress: chosen.clientAddress,
+      reason: result.reason,
+      trace: result.trace,
+      ...(result.resumeSessionId ? { resumeSessionId: result.resumeSessionId } : {}),
+    };
+  }
+
+  /** The pool's policy, parsed once per change; the default chain when none is set. */
+  private async poolPolicy(): Promise<{ success: true; data: Policy } | { success: false }> {
+    if (this.store.getMeta("policy") === null) {
+      // Never set here (or storage was reset): the catalogue has the admin's policy.
+      const row = await findPool(this.env.DB, this.poolName());
+      this.store.setMeta("policy", row?.policy ?? "null");
+    }
+    const json = this.store.getMeta("policy") ?? "null";
+    if (this.policyCache?.json === json) return { success: true, data: this.policyCache.policy };
+    const stored = JSON.parse(json) as PolicyInput | null;
+    const parsed = stored === null ? { success: true as const, data: DEFAULT_POLICY } : policySchema.safeParse(stored);
+    if (parsed.success) this.policyCache = { json, policy: parsed.data };
+    return parsed.success ? { success: true, data: parsed.data } : { success: false };
   }
 
   /** Liveness: marks overdue nodes down and schedules the next check. */

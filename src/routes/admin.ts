@@ -23,6 +23,9 @@ import {
   serverIdSchema,
   staticDataSchema,
 } from "../protocol.ts";
+import { policySchema } from "../balancer/policy.ts";
+import { DRY_RUN_USER, savePolicy } from "../policies.ts";
+import { clientIpOf, selectBodySchema } from "../selection.ts";
 import { validate } from "../validation.ts";
 
 const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
@@ -44,6 +47,44 @@ export const adminRoutes = new Hono<AppEnv>()
   .get("/pools/:pool", validate("param", poolParam), async (c) => c.json(await requirePool(c.env, c.req.valid("param").pool)))
   .patch("/pools/:pool", validate("param", poolParam), validate("json", z.object({ intervalMs: intervalMsSchema }).strict()), async (c) =>
     c.json(await setPoolInterval(c.env, c.req.valid("param").pool, c.req.valid("json").intervalMs)),
+  )
+  .get("/pools/:pool/policy", validate("param", poolParam), async (c) => {
+    const { pool } = c.req.valid("param");
+    await requirePool(c.env, pool);
+    const policy = await poolStub(c.env, pool).getPolicy();
+    return c.json({ policy, isDefault: policy === null });
+  })
+  .put(
+    "/pools/:pool/policy",
+    validate("param", poolParam),
+    validate("json", z.strictObject({ policy: policySchema.nullable(), dryRun: selectBodySchema.optional() })),
+    async (c) => {
+      const { pool } = c.req.valid("param");
+      const { policy, dryRun } = c.req.valid("json");
+      const request = dryRun ? { ...dryRun, local: clientIpOf(c.req.header("CF-Connecting-IP")) } : DRY_RUN_USER;
+      return c.json(await savePolicy(c.env, pool, policy, request));
+    },
+  )
+  .post(
+    "/pools/:pool/dry-run",
+    validate("param", poolParam),
+    validate("json", selectBodySchema.extend({ policy: policySchema.optional() })),
+    async (c) => {
+      const { pool } = c.req.valid("param");
+      await requirePool(c.env, pool);
+      const body = c.req.valid("json");
+      return c.json(await poolStub(c.env, pool).select({ ...body, local: clientIpOf(c.req.header("CF-Connecting-IP")), dryRun: true }));
+    },
+  )
+  .get(
+    "/pools/:pool/decisions",
+    validate("param", poolParam),
+    validate("query", z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) })),
+    async (c) => {
+      const { pool } = c.req.valid("param");
+      await requirePool(c.env, pool);
+      return c.json({ decisions: await poolStub(c.env, pool).recentDecisions(c.req.valid("query").limit) });
+    },
   )
   .post(
     "/pools/:pool/enrolment-tokens",

@@ -1,0 +1,1 @@
+ALTER TABLE `pools` ADD `policy` text;

@@ -1,0 +1,151 @@
+/**
+ * The pool object's placement tables: reservations (pending sessions) and the decision log.
+ * Synchronous, like `PoolStore`; see docs/storage.md.
+ */
+import type { TraceEntry } from "../balancer/chain.ts";
+import type { Reservation } from "./placement.ts";
+
+/** How many decisions the log keeps (oldest dropped first). */
+export const DECISION_LOG_SIZE = 200;
+
+export interface Decision {
+  id: number;
+  at: number;
+  action: string;
+  user: string;
+  ok: boolean;
+  serverId: string | null;
+  /** The reason of a choice, or the error code and message of a failure. */
+  reason: string;
+  resumeSessionId: string | null;
+  trace: TraceEntry[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS reservations (
+  id TEXT PRIMARY KEY,
+  server_id TEXT NOT NULL,
+  user TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  baseline_sessions INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_server ON reservations (server_id);
+CREATE TABLE IF NOT EXISTS decisions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  user TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  server_id TEXT,
+  reason TEXT NOT NULL,
+  resume_session_id TEXT,
+  trace TEXT NOT NULL
+);
+`;
+
+interface ReservationRow extends Record<string, SqlStorageValue> {
+  id: string;
+  server_id: string;
+  user: string;
+  created_at: number;
+  expires_at: number;
+  baseline_sessions: number;
+}
+
+interface DecisionRow extends Record<string, SqlStorageValue> {
+  id: number;
+  at: number;
+  action: string;
+  user: string;
+  ok: number;
+  server_id: string | null;
+  reason: string;
+  resume_session_id: string | null;
+  trace: string;
+}
+
+export class PlacementStore {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Drops reservations that expired at `nowMs` and returns the live ones. */
+  liveReservations(nowMs: number): Reservation[] {
+    this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", nowMs);
+    return this.sql.exec<ReservationRow>("SELECT * FROM reservations").toArray().map(fromReservationRow);
+  }
+
+  reservationsFor(serverId: string, nowMs: number): Reservation[] {
+    return this.sql
+      .exec<ReservationRow>("SELECT * FROM reservations WHERE server_id = ? AND expires_at > ?", serverId, nowMs)
+      .toArray()
+      .map(fromReservationRow);
+  }
+
+  addReservation(reservation: Reservation): void {
+    this.sql.exec(
+      "INSERT INTO reservations (id, server_id, user, created_at, expires_at, baseline_sessions) VALUES (?, ?, ?, ?, ?, ?)",
+      reservation.id,
+      reservation.serverId,
+      reservation.user,
+      reservation.createdAt,
+      reservation.expiresAt,
+      reservation.baselineSessions,
+    );
+  }
+
+  deleteReservations(ids: readonly string[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM reservations WHERE id = ?", id);
+  }
+
+  deleteReservationsOf(serverId: string): void {
+    this.sql.exec("DELETE FROM reservations WHERE server_id = ?", serverId);
+  }
+
+  logDecision(decision: Omit<Decision, "id">): void {
+    this.sql.exec(
+      "INSERT INTO decisions (at, action, user, ok, server_id, reason, resume_session_id, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      decision.at,
+      decision.action,
+      decision.user,
+      decision.ok ? 1 : 0,
+      decision.serverId,
+      decision.reason,
+      decision.resumeSessionId,
+      JSON.stringify(decision.trace),
+    );
+    this.sql.exec("DELETE FROM decisions WHERE id <= (SELECT MAX(id) FROM decisions) - ?", DECISION_LOG_SIZE);
+  }
+
+  recentDecisions(limit: number): Decision[] {
+    return this.sql
+      .exec<DecisionRow>("SELECT * FROM decisions ORDER BY id DESC LIMIT ?", limit)
+      .toArray()
+      .map((row) => ({
+        id: row.id,
+        at: row.at,
+        action: row.action,
+        user: row.user,
+        ok: row.ok === 1,
+        serverId: row.server_id,
+        reason: row.reason,
+        resumeSessionId: row.resume_session_id,
+        trace: JSON.parse(row.trace) as TraceEntry[],
+      }));
+  }
+}
+
+function fromReservationRow(row: ReservationRow): Reservation {
+  return {
+    id: row.id,
+    serverId: row.server_id,
+    user: row.user,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    baselineSessions: row.baseline_sessions,
+  };
+}
