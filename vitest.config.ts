@@ -17,6 +17,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                  SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789",
                 },
               },
             }),

@@ -49,3 +49,52 @@ export type PoolRow = typeof pools.$inferSelect;
 export type NodeRow = typeof nodes.$inferSelect;
 export type EnrolmentTokenRow = typeof enrolmentTokens.$inferSelect;
 
+
+/** Broker-managed users (small sites and the embedded default); OIDC users are not stored. */
+export const users = sqliteTable("users", {
+  login: text("login").primaryKey(),
+  /** `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>`. */
+  passwordHash: text("password_hash").notNull(),
+  /** JSON array of group names. */
+  groups: text("groups").notNull().default("[]"),
+  isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
+  disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Failed sign-ins per key (`user:<login>` or `ip:<address>`) in the current window. */
+export const loginFailures = sqliteTable("login_failures", {
+  key: text("key").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  failures: integer("failures").notNull(),
+});
+
+/** Session profiles (the X2Go broker's session profiles). */
+export const profiles = sqliteTable(
+  "profiles",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    pool: text("pool")
+      .notNull()
+      .references(() => pools.name),
+    /** `relay` (through the broker) or `redirect` (the client connects to the node itself). */
+    mode: text("mode").notNull(),
+    /** JSON: the profile's host list, `[{ name, address?, port? }]`; empty means the whole pool. */
+    hosts: text("hosts").notNull().default("[]"),
+    command: text("command").notNull().default(""),
+    /** JSON policy overriding the pool's, or null. */
+    policy: text("policy"),
+    /** JSON ACL: `{ users?: {allow, deny, order}, groups?: …, clients?: … }`. */
+    acl: text("acl").notNull().default("{}"),
+    /** JSON of further X2Go client keys (geometry, sound, …) passed through to X2Go clients. */
+    x2goOptions: text("x2go_options").notNull().default("{}"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [index("profiles_pool_idx").on(table.pool)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type ProfileRow = typeof profiles.$inferSelect;
