@@ -15,15 +15,17 @@ import {
   type HeartbeatReply,
   type StaticData,
 } from "../protocol.ts";
-import { runChain, type ScriptRunner } from "../balancer/chain.ts";
+import type { ScriptRunner } from "../balancer/chain.ts";
 import { type Policy, type PolicyInput, policySchema } from "../balancer/policy.ts";
 import { DEFAULT_POLICY } from "../balancer/registry.ts";
 import { createScriptRunner } from "../balancer/sandbox.ts";
 import { randomId } from "../crypto.ts";
 import { expiredNodes, nextAlarmAt } from "./liveness.ts";
-import { confirmedReservations, countUserSessions, pendingByServer, RESERVATION_TTL_MS, sessionsOfUser } from "./placement.ts";
+import { confirmedReservations, pendingByServer } from "./placement.ts";
+import { NonceStore } from "./nonce-store.ts";
 import { type Decision, PlacementStore } from "./placement-store.ts";
-import type { SelectOutcome, SelectRequest } from "./select-request.ts";
+import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
+import { decidePlacement } from "./selection.ts";
 import { nodeRecordFromRow } from "./node-record.ts";
 import { fail, ok, type RpcResult } from "./rpc-result.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
@@ -45,6 +47,7 @@ function staleBeat<T>(): RpcResult<T> {
 export class PoolObject extends DurableObject<Env> {
   private readonly store: PoolStore;
   private readonly placement: PlacementStore;
+  private readonly nonces: NonceStore;
   private readonly runScript: ScriptRunner;
   /** Selections run one at a time (script steps await), so each sees the last one's reservation. */
   private selecting: Promise<unknown> = Promise.resolve();
@@ -56,6 +59,7 @@ export class PoolObject extends DurableObject<Env> {
     super(ctx, env);
     this.store = new PoolStore(ctx.storage.sql);
     this.placement = new PlacementStore(ctx.storage.sql);
+    this.nonces = new NonceStore(ctx.storage.sql);
     this.runScript = createScriptRunner(env.LOADER);
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -172,6 +176,40 @@ export class PoolObject extends DurableObject<Env> {
     this.store.setMeta("policy", JSON.stringify(policy));
   }
 
+  /** Sessions of one user (or of everyone when `login` is null) on this pool's servers. */
+  async listSessions(login: string | null): Promise<PoolSession[]> {
+    const found: PoolSession[] = [];
+    for (const server of this.serverViews()) {
+      for (const session of server.sessions) {
+        if (login !== null && session.user !== login) continue;
+        found.push({
+          id: session.id,
+          user: session.user,
+          state: session.state,
+          startedAt: session.startedAt,
+          ...(session.display ? { display: session.display } : {}),
+          serverId: server.serverId,
+          hostname: server.hostname,
+          pool: server.pool,
+          serverStatus: server.status,
+        });
+      }
+    }
+    return found;
+  }
+
+  /** Spends a relay ticket's nonce: true the first time, false on any reuse. */
+  async spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
+    return this.nonces.spend(nonce, expiresAt, Date.now());
+  }
+
+  /** The origin and client-facing address of a server that is up (not down), for the relay. */
+  async reachServer(serverId: string): Promise<RpcResult<{ originUrl: string; hostname: string; status: string }>> {
+    const node = this.store.getNode(serverId);
+    if (!node) return fail("NOT_FOUND", `no server ${serverId} in this pool`);
+    return ok({ originUrl: node.originUrl, hostname: node.hostname, status: nodeStatus(node) });
+  }
+
   async recentDecisions(limit: number): Promise<Decision[]> {
     return this.placement.recentDecisions(limit);
   }
@@ -179,57 +217,18 @@ export class PoolObject extends DurableObject<Env> {
   private async selectNow(request: SelectRequest): Promise<SelectOutcome> {
     const policy = request.policy === undefined ? await this.poolPolicy() : policySchema.safeParse(request.policy);
     if (!policy.success) return { ok: false, code: "BAD_REQUEST", message: "the policy is invalid", trace: [] };
-    const nowMs = Date.now();
-    const servers = this.serverViews();
-    const counter = Number(this.store.getMeta("round_robin_counter") ?? "0");
-    const login = request.user.login;
-    const result = await runChain(
-      policy.data,
-      {
-        action: request.action,
-        user: { ...request.user, sessions: sessionsOfUser(servers, login) },
-        local: request.local,
-        servers,
-        data: { ...request.data, roundRobinCounter: counter },
-      },
-      { nowMs, random: Math.random },
-      this.runScript,
-    );
-    const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
-    if (!request.dryRun) {
-      this.store.setMeta("round_robin_counter", String(counter + 1));
-      this.placement.logDecision({
-        at: nowMs,
-        action: request.action,
-        user: login,
-        ok: result.ok,
-        serverId: result.ok ? result.serverId : null,
-        reason: result.ok ? result.reason : `${result.code}: ${result.message}`,
-        resumeSessionId: result.ok ? (result.resumeSessionId ?? null) : null,
-        trace: result.trace,
-      });
-      if (chosen && request.action === "session/start" && !(result.ok && result.resumeSessionId)) {
-        this.placement.addReservation({
-          id: randomId("rsv"),
-          serverId: chosen.serverId,
-          user: login,
-          createdAt: nowMs,
-          expiresAt: nowMs + RESERVATION_TTL_MS,
-          baselineSessions: countUserSessions(chosen.sessions, login),
-        });
-      }
-    }
-    if (!result.ok) return result;
-    if (!chosen) return { ok: false, code: "POLICY_INVALID_RESULT", message: "the chosen server is not in the pool", trace: result.trace };
-    return {
-      ok: true,
-      serverId: chosen.serverId,
-      hostname: chosen.hostname,
-      clientAddress: chosen.clientAddress,
-      reason: result.reason,
-      trace: result.trace,
-      ...(result.resumeSessionId ? { resumeSessionId: result.resumeSessionId } : {}),
-    };
+    const { outcome, effects } = await decidePlacement(policy.data, request, {
+      servers: this.serverViews(),
+      roundRobinCounter: Number(this.store.getMeta("round_robin_counter") ?? "0"),
+      nowMs: Date.now(),
+      random: Math.random,
+      newReservationId: () => randomId("rsv"),
+      runScript: this.runScript,
+    });
+    if (effects.nextRoundRobinCounter !== undefined) this.store.setMeta("round_robin_counter", String(effects.nextRoundRobinCounter));
+    if (effects.decision) this.placement.logDecision(effects.decision);
+    if (effects.reservation) this.placement.addReservation(effects.reservation);
+    return outcome;
   }
 
   /** The pool's policy, parsed once per change; the default chain when none is set. */

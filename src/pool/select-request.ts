@@ -12,6 +12,8 @@ export interface SelectRequest {
   policy?: PolicyInput;
   /** Runs the chain without reserving, counting or logging anything. */
   dryRun?: boolean;
+  /** Only these servers (by enrolled hostname) are candidates: a profile's host list. */
+  hostnames?: string[];
 }
 
 export interface SelectDecision {
@@ -22,6 +24,22 @@ export interface SelectDecision {
   trace: TraceEntry[];
   /** Set when the chosen server holds a session of the user to reconnect to. */
   resumeSessionId?: string;
+  /** Set when a new session was placed: the pending session counted on the server. */
+  reservationId?: string;
+}
+
+/** One desktop session somewhere in a pool, with where it runs. */
+export interface PoolSession {
+  id: string;
+  user: string;
+  state: "running" | "suspended";
+  startedAt: number;
+  display?: string;
+  serverId: string;
+  hostname: string;
+  pool: string;
+  /** Whether its server is up; sessions of down servers are listed but cannot be reached. */
+  serverStatus: "up" | "down" | "draining";
 }
 
 export type SelectOutcome =

@@ -1,0 +1,99 @@
+/**
+ * One placement decision, without storage: runs the chain over the candidate servers and says
+ * what to record (a reservation for a new session, the decision log entry, the next
+ * round-robin counter). The pool object applies those effects; this module decides.
+ */
+import { type ChainResult, runChain, type ScriptRunner } from "../balancer/chain.ts";
+import type { Policy } from "../balancer/policy.ts";
+import type { Random } from "../balancer/random.ts";
+import type { ServerView } from "../balancer/types.ts";
+import { countUserSessions, RESERVATION_TTL_MS, type Reservation, sessionsOfUser } from "./placement.ts";
+import type { Decision } from "./placement-store.ts";
+import type { SelectOutcome, SelectRequest } from "./select-request.ts";
+
+export interface SelectionContext {
+  /** Every server of the pool, pending placements counted. */
+  servers: ServerView[];
+  roundRobinCounter: number;
+  nowMs: number;
+  random: Random;
+  newReservationId: () => string;
+  runScript: ScriptRunner;
+}
+
+export interface SelectionEffects {
+  reservation?: Reservation;
+  decision?: Omit<Decision, "id">;
+  nextRoundRobinCounter?: number;
+}
+
+export async function decidePlacement(
+  policy: Policy,
+  request: SelectRequest,
+  ctx: SelectionContext,
+): Promise<{ outcome: SelectOutcome; effects: SelectionEffects }> {
+  const allowed = request.hostnames && request.hostnames.length > 0 ? new Set(request.hostnames) : null;
+  const servers = ctx.servers.filter((server) => allowed === null || allowed.has(server.hostname));
+  const login = request.user.login;
+  const result = await runChain(
+    policy,
+    {
+      action: request.action,
+      user: { ...request.user, sessions: sessionsOfUser(servers, login) },
+      local: request.local,
+      servers,
+      data: { ...request.data, roundRobinCounter: ctx.roundRobinCounter },
+    },
+    { nowMs: ctx.nowMs, random: ctx.random },
+    ctx.runScript,
+  );
+  const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
+  const effects: SelectionEffects = request.dryRun ? {} : recordedEffects(request, result, chosen, ctx);
+  if (!result.ok) return { outcome: result, effects };
+  if (!chosen) {
+    return { outcome: { ok: false, code: "POLICY_INVALID_RESULT", message: "the chosen server is not in the pool", trace: result.trace }, effects };
+  }
+  const reservationId = effects.reservation?.id;
+  return {
+    outcome: {
+      ok: true,
+      serverId: chosen.serverId,
+      hostname: chosen.hostname,
+      clientAddress: chosen.clientAddress,
+      reason: result.reason,
+      trace: result.trace,
+      ...(result.resumeSessionId ? { resumeSessionId: result.resumeSessionId } : {}),
+      ...(reservationId ? { reservationId } : {}),
+    },
+    effects,
+  };
+}
+
+function recordedEffects(request: SelectRequest, result: ChainResult, chosen: ServerView | undefined, ctx: SelectionContext): SelectionEffects {
+  const login = request.user.login;
+  const effects: SelectionEffects = {
+    nextRoundRobinCounter: ctx.roundRobinCounter + 1,
+    decision: {
+      at: ctx.nowMs,
+      action: request.action,
+      user: login,
+      ok: result.ok,
+      serverId: result.ok ? result.serverId : null,
+      reason: result.ok ? result.reason : `${result.code}: ${result.message}`,
+      resumeSessionId: result.ok ? (result.resumeSessionId ?? null) : null,
+      trace: result.trace,
+    },
+  };
+  const isNewSession = request.action === "session/start" && result.ok && !result.resumeSessionId;
+  if (chosen && isNewSession) {
+    effects.reservation = {
+      id: ctx.newReservationId(),
+      serverId: chosen.serverId,
+      user: login,
+      createdAt: ctx.nowMs,
+      expiresAt: ctx.nowMs + RESERVATION_TTL_MS,
+      baselineSessions: countUserSessions(chosen.sessions, login),
+    };
+  }
+  return effects;
+}
