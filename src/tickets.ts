@@ -1,0 +1,44 @@
+/**
+ * Issuing and redeeming relay tickets. Redeeming checks the ticket (signature, audience,
+ * lifetime), that it names the server being reached, and spends its nonce in the pool object,
+ * so a ticket opens at most one relay.
+ */
+import { issueRelayTicket, type RelayTicketClaims, type RelayTicketSubject, signingKey, verifyRelayTicket } from "./auth/relay-ticket.ts";
+import type { Env } from "./env.ts";
+import { BrokerError, unauthorized } from "./errors.ts";
+import { poolStub } from "./membership.ts";
+
+function requireSigningKey(env: Env): Uint8Array {
+  const key = signingKey(env.SIGNING_KEY);
+  if (!key) {
+    console.error("SIGNING_KEY is not set (or shorter than 32 chars): relay tickets are unavailable");
+    throw new BrokerError("INTERNAL", "relay tickets are not configured on this broker");
+  }
+  return key;
+}
+
+export async function issueTicket(env: Env, subject: RelayTicketSubject, nowMs: number): Promise<{ ticket: string; expiresAt: number }> {
+  return issueRelayTicket(requireSigningKey(env), subject, nowMs);
+}
+
+/**
+ * @returns the claims of a valid, unspent ticket for `serverId`; throws a generic 401 otherwise
+ * (the precise reason is logged), and 403 when a valid ticket names another server.
+ */
+export async function redeemTicket(env: Env, ticket: string, serverId: string, nowMs: number): Promise<RelayTicketClaims> {
+  const verdict = await verifyRelayTicket(requireSigningKey(env), ticket, nowMs);
+  if (!verdict.ok) {
+    console.warn(`relay ticket refused: ${verdict.reason}`);
+    throw unauthorized();
+  }
+  const claims = verdict.claims;
+  if (claims.srv !== serverId) {
+    console.warn(`relay ticket for ${claims.srv} presented for ${serverId}`);
+    throw new BrokerError("FORBIDDEN", "the ticket is not for this server");
+  }
+  if (!(await poolStub(env, claims.pool).spendTicket(claims.jti, claims.exp * 1000))) {
+    console.warn(`relay ticket ${claims.jti} reused`);
+    throw unauthorized();
+  }
+  return claims;
+}
