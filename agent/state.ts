@@ -20,6 +20,8 @@ export const nodeStateSchema = z.object({
   brokerUrl: z.string(),
   /** Epoch ms. */
   enrolledAt: z.number().int().nonnegative(),
+  /** Key for the broker's relay assertions (see `agent/assertion.ts`); kept in this 0600 file. */
+  assertionKey: z.string().optional(),
 });
 export type NodeState = z.infer<typeof nodeStateSchema>;
 

@@ -9,6 +9,9 @@ export interface Env extends Cloudflare.Env {
   ADMIN_TOKEN?: string;
   /** Key for broker-signed JWTs: user sessions and relay tickets (`wrangler secret put SIGNING_KEY`, ≥ 32 chars). */
   SIGNING_KEY?: string;
+  /** Cloudflare Access service token the relay presents to node tunnels (`wrangler secret put`). */
+  ACCESS_CLIENT_ID?: string;
+  ACCESS_CLIENT_SECRET?: string;
   /** OIDC / Cloudflare Access: issuer, audience and JWKS URL; unset disables the backend. */
   OIDC_ISSUER?: string;
   OIDC_AUDIENCE?: string;

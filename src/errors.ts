@@ -19,6 +19,8 @@ export type ErrorCode =
   | "POLICY_REJECTED"
   | "POLICY_INVALID_RESULT"
   | "NO_SERVER_AVAILABLE"
+  | "UPGRADE_REQUIRED"
+  | "ORIGIN_UNREACHABLE"
   | "INTERNAL";
 
 export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
@@ -42,11 +44,14 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
       return 415;
     case "POLICY_REJECTED":
       return 422;
+    case "UPGRADE_REQUIRED":
+      return 426;
     case "RATE_LIMITED":
       return 429;
     case "INTERNAL":
       return 500;
     case "POLICY_INVALID_RESULT":
+    case "ORIGIN_UNREACHABLE":
       return 502;
     case "NO_SERVER_AVAILABLE":
       return 503;

@@ -3,6 +3,8 @@
  * Object. D1 is written first (it is the durable truth); the object is then brought in line.
  * If the object call fails, the object recovers the node from D1 on its next heartbeat.
  */
+import { assertionKeyForEnrolment } from "./auth/node-assertion.ts";
+import { signingKey } from "./auth/relay-ticket.ts";
 import { randomId, randomToken, sha256Hex } from "./crypto.ts";
 import {
   claimTokenAndUpsertNode,
@@ -80,7 +82,9 @@ export async function enrolNode(env: Env, request: EnrolRequest, nowMs: number):
   const pool = await requirePool(env, node.pool);
   if (previous && previous.pool !== node.pool) await poolStub(env, previous.pool).removeNode(previous.serverId);
   await poolStub(env, node.pool).registerNode(node.pool, pool.intervalMs, nodeRecordFromRow(node));
-  return { serverId: node.serverId, pool: node.pool, intervalMs: pool.intervalMs };
+  const key = signingKey(env.SIGNING_KEY);
+  const assertionKey = key ? await assertionKeyForEnrolment(key, node.serverId) : undefined;
+  return { serverId: node.serverId, pool: node.pool, intervalMs: pool.intervalMs, ...(assertionKey ? { assertionKey } : {}) };
 }
 
 async function requireNode(env: Env, pool: string, serverId: string): Promise<NodeRow> {

@@ -82,6 +82,11 @@ export const enrolResponseSchema = z.object({
   serverId: serverIdSchema,
   pool: poolNameSchema,
   intervalMs: z.number().int().positive(),
+  /**
+   * base64url HMAC key for verifying the broker's relay assertions (`X-Broker-Assertion`,
+   * HS256, audience `node:<serverId>`); absent when the broker has no SIGNING_KEY.
+   */
+  assertionKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
 });
 export type EnrolResponse = z.infer<typeof enrolResponseSchema>;
 

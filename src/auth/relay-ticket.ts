@@ -22,6 +22,8 @@ export const relayTicketClaimsSchema = z.object({
   srv: serverIdSchema,
   /** The session it is for: an existing session's id, or the reservation of a new one. */
   sid: z.string().min(1),
+  /** The profile it was issued for, so a failed new session can be placed again within it. */
+  prf: z.string().optional(),
   jti: z.string().min(16),
   iat: z.number().int(),
   exp: z.number().int(),
@@ -33,6 +35,7 @@ export interface RelayTicketSubject {
   pool: string;
   serverId: string;
   sessionId: string;
+  profileId?: string;
 }
 
 export function signingKey(secret: string | undefined): Uint8Array | null {
@@ -43,7 +46,8 @@ export function signingKey(secret: string | undefined): Uint8Array | null {
 export async function issueRelayTicket(key: Uint8Array, subject: RelayTicketSubject, nowMs: number): Promise<{ ticket: string; expiresAt: number }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + RELAY_TICKET_LIFETIME_SECONDS;
-  const ticket = await new SignJWT({ pool: subject.pool, srv: subject.serverId, sid: subject.sessionId })
+  const claims = { pool: subject.pool, srv: subject.serverId, sid: subject.sessionId, ...(subject.profileId ? { prf: subject.profileId } : {}) };
+  const ticket = await new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(BROKER_ISSUER)
     .setAudience(RELAY_AUDIENCE)

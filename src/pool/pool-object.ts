@@ -203,6 +203,11 @@ export class PoolObject extends DurableObject<Env> {
     return this.nonces.spend(nonce, expiresAt, Date.now());
   }
 
+  /** The relay could not reach this node: count it down until its next good heartbeat. */
+  async markSuspect(serverId: string): Promise<void> {
+    this.store.markDown([serverId]);
+  }
+
   /** The origin and client-facing address of a server that is up (not down), for the relay. */
   async reachServer(serverId: string): Promise<RpcResult<{ originUrl: string; hostname: string; status: string }>> {
     const node = this.store.getNode(serverId);

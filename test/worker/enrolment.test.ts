@@ -11,7 +11,7 @@ describe("enrolment: happy path", () => {
     expect(response.status).toBe(201);
     const body = (await response.json()) as { serverId: string; pool: string; intervalMs: number };
     expect(body.serverId).toMatch(/^srv_/);
-    expect(body).toMatchObject({ pool: "default", intervalMs: 10_000 });
+    expect(body).toMatchObject({ pool: "default", intervalMs: 10_000, assertionKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     const servers = await listServers();
     expect(servers.map((server) => server.serverId)).toContain(body.serverId);
     expect(servers[0]).toMatchObject({ hostname: "ts01", status: "down", lastSeenAt: null });
