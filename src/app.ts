@@ -7,8 +7,11 @@ import type { AppEnv } from "./env.ts";
 import { BrokerError, type ErrorCode, errorBody } from "./errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { poolRoutes } from "./routes/pools.ts";
+import { relayRoutes } from "./routes/relay.ts";
+import { userRoutes } from "./routes/users.ts";
 
 /** Policies with script steps are the largest bodies (16 steps of at most 32 KiB). */
 const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -54,8 +57,11 @@ export function createApp() {
 
   app.route("/health", healthRoutes);
   app.route("/v1/agent", agentRoutes);
+  app.route("/v1/auth", authRoutes);
   app.route("/v1/admin", adminRoutes);
+  app.route("/v1/admin/users", userRoutes);
   app.route("/v1/pools", poolRoutes);
+  app.route("/v1/relay", relayRoutes);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404));
 

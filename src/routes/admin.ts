@@ -1,7 +1,7 @@
-/** The admin API (`Authorization: Bearer <ADMIN_TOKEN>`): pools, enrolment tokens, servers. */
+/** The admin API (the ADMIN_TOKEN bearer, or a signed-in admin user): pools, enrolment tokens, servers, policies. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin } from "../auth/admin.ts";
+import { requireAdminIdentity } from "../auth/user-auth.ts";
 import { listPools } from "../db/queries.ts";
 import type { AppEnv } from "../env.ts";
 import {
@@ -33,7 +33,7 @@ const poolParam = z.object({ pool: poolNameSchema });
 const serverParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema });
 
 export const adminRoutes = new Hono<AppEnv>()
-  .use(requireAdmin)
+  .use(requireAdminIdentity)
   .get("/pools", async (c) => c.json({ pools: await listPools(c.env.DB) }))
   .post(
     "/pools",

@@ -1,8 +1,12 @@
-/** Placement: `POST /v1/pools/:pool/select` runs the pool's chain and reserves the choice. */
+/**
+ * Placement: `POST /v1/pools/:pool/select` runs the pool's chain and reserves the choice. Admins
+ * may select for any user; a user selects as themselves, with the groups the broker knows.
+ */
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin } from "../auth/admin.ts";
+import { requireUser } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
+import { BrokerError } from "../errors.ts";
 import { poolStub, requirePool } from "../membership.ts";
 import { selectionError } from "../policies.ts";
 import { poolNameSchema } from "../protocol.ts";
@@ -11,14 +15,20 @@ import { validate } from "../validation.ts";
 
 export const poolRoutes = new Hono<AppEnv>().post(
   "/:pool/select",
-  requireAdmin,
+  requireUser,
   validate("param", z.object({ pool: poolNameSchema })),
-  validate("json", selectBodySchema),
+  validate("json", selectBodySchema.partial({ user: true })),
   async (c) => {
     const { pool } = c.req.valid("param");
     await requirePool(c.env, pool);
-    const body = c.req.valid("json");
-    const outcome = await poolStub(c.env, pool).select({ ...body, local: clientIpOf(c.req.header("CF-Connecting-IP")) });
+    const { user: asked, ...body } = c.req.valid("json");
+    const identity = c.get("identity");
+    if (!identity.isAdmin && asked && asked.login !== identity.login) {
+      throw new BrokerError("FORBIDDEN", "only admins may select for another user");
+    }
+    const self = { login: identity.login, groups: identity.groups, isAdmin: identity.isAdmin, isManager: identity.isManager };
+    const user = identity.isAdmin && asked ? asked : self;
+    const outcome = await poolStub(c.env, pool).select({ ...body, user, local: clientIpOf(c.req.header("CF-Connecting-IP")) });
     if (!outcome.ok) throw selectionError(outcome);
     const { ok: _ok, ...decision } = outcome;
     return c.json(decision);

@@ -108,3 +108,17 @@ export async function expectError(response: Response, status: number, code: stri
     throw new Error(`expected ${status} ${code}, got ${response.status} ${JSON.stringify(body)}`);
   }
 }
+
+/** Creates a broker-managed user through the admin API and signs it in; returns its bearer token. */
+export async function userToken(login: string, groups: string[] = [], password = "correct-horse-battery"): Promise<string> {
+  const created = await admin("/v1/admin/users", "POST", { login, password, groups });
+  if (created.status !== 201) throw new Error(`create user: ${created.status} ${await created.text()}`);
+  const signedIn = await callJson("/v1/auth/login", "POST", { login, password });
+  if (signedIn.status !== 200) throw new Error(`sign in: ${signedIn.status} ${await signedIn.text()}`);
+  return ((await signedIn.json()) as { token: string }).token;
+}
+
+export async function asUser(token: string, path: string, method = "GET", body?: unknown): Promise<Response> {
+  const headers = { Authorization: `Bearer ${token}` };
+  return body === undefined ? call(path, { method, headers }) : callJson(path, method, body, headers);
+}

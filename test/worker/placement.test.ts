@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, beat, call, callJson, enrolNode, expectError, listServers, sampleBody, type TestNode } from "./helpers.ts";
+import { admin, asUser, beat, call, callJson, enrolNode, expectError, listServers, sampleBody, type TestNode, userToken } from "./helpers.ts";
 
 const idle = (overrides = {}) => sampleBody({ sessions: [], users: [], staticData: {}, ...overrides });
 
@@ -215,5 +215,25 @@ describe("select: errors and security", () => {
   it("answers 413 for a policy larger than the body limit", async () => {
     const script = `function (input) { return null; /* ${"x".repeat(1_100_000)} */ }`;
     await expectError(await admin("/v1/admin/pools/default/policy", "PUT", { policy: { steps: [{ script }] } }), 413, "PAYLOAD_TOO_LARGE");
+  });
+});
+
+describe("select: as a signed-in user", () => {
+  it("selects for the user themselves, with the groups the broker knows", async () => {
+    await upNodes("users", 2);
+    const token = await userToken("uma", ["staff"]);
+    const response = await asUser(token, "/v1/pools/users/select", "POST", { action: "session/start" });
+    expect(response.status).toBe(200);
+    const log = (await (await admin("/v1/admin/pools/users/decisions")).json()) as { decisions: Array<{ user: string }> };
+    expect(log.decisions[0]?.user).toBe("uma");
+  });
+
+  it("refuses to select for another user (403) and ignores claimed admin rights", async () => {
+    await upNodes("users2", 1);
+    const token = await userToken("victor");
+    await expectError(await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "alice" } }), 403, "FORBIDDEN");
+    const own = await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "victor", isAdmin: true, groups: ["admins"] } });
+    expect(own.status).toBe(200);
+    await expectError(await asUser(token, "/v1/admin/pools/users2/decisions"), 403, "FORBIDDEN");
   });
 });
