@@ -1,0 +1,15 @@
+/** `GET /v1/relay/:serverId`: a client WebSocket passed through to the node (ticket auth). */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../env.ts";
+import { BrokerError } from "../errors.ts";
+import { serverIdSchema } from "../protocol.ts";
+import { openRelay } from "../relay.ts";
+import { validate } from "../validation.ts";
+
+export const relayRoutes = new Hono<AppEnv>().get("/:serverId", validate("param", z.object({ serverId: serverIdSchema })), async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new BrokerError("UPGRADE_REQUIRED", "this endpoint takes a WebSocket upgrade", { headers: { Upgrade: "websocket" } });
+  }
+  return openRelay(c.env, { serverId: c.req.valid("param").serverId, ticketParam: c.req.query("ticket"), headers: c.req.raw.headers }, Date.now());
+});
