@@ -10,8 +10,11 @@ import { agentRoutes } from "./routes/agent.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { poolRoutes } from "./routes/pools.ts";
+import { profileAdminRoutes } from "./routes/profiles-admin.ts";
 import { relayRoutes } from "./routes/relay.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 import { userRoutes } from "./routes/users.ts";
+import { x2goRoutes } from "./routes/x2go.ts";
 
 /** Policies with script steps are the largest bodies (16 steps of at most 32 KiB). */
 const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -60,8 +63,11 @@ export function createApp() {
   app.route("/v1/auth", authRoutes);
   app.route("/v1/admin", adminRoutes);
   app.route("/v1/admin/users", userRoutes);
+  app.route("/v1/admin/profiles", profileAdminRoutes);
   app.route("/v1/pools", poolRoutes);
   app.route("/v1/relay", relayRoutes);
+  app.route("/v1", sessionRoutes);
+  app.route("/", x2goRoutes);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404));
 

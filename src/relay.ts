@@ -6,10 +6,12 @@
  */
 import { signNodeAssertion } from "./auth/node-assertion.ts";
 import { type RelayTicketClaims, signingKey } from "./auth/relay-ticket.ts";
+import { findProfileRow } from "./db/profile-queries.ts";
 import type { Env } from "./env.ts";
 import { BrokerError, unauthorized } from "./errors.ts";
 import { poolStub } from "./membership.ts";
 import { unwrap } from "./pool/rpc-result.ts";
+import { profileFromRow } from "./profiles/profiles.ts";
 import { redeemTicket } from "./tickets.ts";
 
 /** Browsers cannot set headers on WebSockets: a ticket may come as the subprotocol `broker-ticket.<jwt>`. */
@@ -98,9 +100,8 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
   throw new BrokerError("ORIGIN_UNREACHABLE", "no desktop server could be reached");
 }
 
-/** The enrolled hostnames a profile is limited to (empty: the whole pool). */
+/** The enrolled hostnames a profile is limited to (empty: the whole pool, or a deleted profile). */
 async function profileHostnames(env: Env, profileId: string): Promise<string[]> {
-  const row = await env.DB.prepare("SELECT hosts FROM profiles WHERE id = ?").bind(profileId).first<{ hosts: string }>();
-  if (!row) return [];
-  return (JSON.parse(row.hosts) as Array<{ name: string }>).map((host) => host.name);
+  const row = await findProfileRow(env.DB, profileId);
+  return row ? profileFromRow(row).hosts.map((host) => host.name) : [];
 }

@@ -1,0 +1,121 @@
+/**
+ * Session profiles as admins write them (JSON, validated here at the trust boundary) and as
+ * they are stored. A profile names a pool, how clients reach the chosen node (`relay` through
+ * the broker, or `redirect` to the node's client-facing address as X2Go's broker does), an
+ * optional host subset of the pool, an optional balancing policy overriding the pool's, an ACL
+ * (X2Go semantics, see acl.ts) and further X2Go client keys passed through to X2Go clients.
+ */
+import { z } from "zod";
+import { policySchema } from "../balancer/policy.ts";
+import { hostnameSchema, poolNameSchema } from "../protocol.ts";
+import { ACL_ALL, parseIpNetwork } from "./acl.ts";
+
+export const MAX_PROFILE_HOSTS = 256;
+export const MAX_ACL_ENTRIES = 256;
+export const MAX_X2GO_OPTIONS = 128;
+/** X2Go's default command (python-x2go `X2GO_SESSIONPROFILE_DEFAULTS`). */
+export const DEFAULT_COMMAND = "TERMINAL";
+
+/** Printable text: control characters would let a value break out of X2Go's INI listing. */
+const printable = (max: number) => z.string().max(max).regex(/^[^\x00-\x1f\x7f]*$/, "control characters are not allowed");
+
+export const profileIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "a profile id is 1-64 chars of A-Z, a-z, 0-9, '.', '_' and '-'");
+
+export const profileModeSchema = z.enum(["relay", "redirect"]);
+export type ProfileMode = z.infer<typeof profileModeSchema>;
+
+export const portSchema = z.number().int().min(1).max(65_535);
+
+/**
+ * One host of a profile. `name` is the node's hostname as enrolled; `address` is the
+ * client-facing DNS name or IPv4 address for redirects (no IPv6 literal: X2Go clients split
+ * `SERVER:<host>:<port>` on ':'); `port` overrides the profile's SSH port for this host.
+ */
+export const profileHostSchema = z.strictObject({
+  name: hostnameSchema,
+  address: hostnameSchema.optional(),
+  port: portSchema.optional(),
+});
+export type ProfileHost = z.infer<typeof profileHostSchema>;
+
+export const aclOrderSchema = z.enum(["allow-deny", "deny-allow"]);
+export type AclOrder = z.infer<typeof aclOrderSchema>;
+
+function aclRuleSchema(entry: z.ZodType<string>) {
+  const list = z.array(entry).max(MAX_ACL_ENTRIES).default([]);
+  return z.strictObject({ allow: list, deny: list, order: aclOrderSchema.default("deny-allow") });
+}
+
+const userEntrySchema = z.string().min(1).max(256).regex(/^[^\x00-\x20\x7f,]+$/, "a login has no spaces, commas or control characters");
+const groupEntrySchema = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f,]+$/, "a group has no commas or control characters");
+const clientEntrySchema = z
+  .string()
+  .max(64)
+  .refine((entry) => entry === ACL_ALL || parseIpNetwork(entry) !== null, "not an IPv4/IPv6 address, CIDR network or ALL");
+
+/** `{ allow, deny, order }` per subject kind; lists may contain `ALL`; clients are addresses or CIDRs. */
+export const profileAclSchema = z.strictObject({
+  users: aclRuleSchema(userEntrySchema).optional(),
+  groups: aclRuleSchema(groupEntrySchema).optional(),
+  clients: aclRuleSchema(clientEntrySchema).optional(),
+});
+export type ProfileAcl = z.infer<typeof profileAclSchema>;
+export type AclRule = NonNullable<ProfileAcl["users"]>;
+
+/** Keys the profile holds as fields of its own, or that configure the broker rather than the client. */
+const RESERVED_OPTION_KEYS = new Set(["name", "host", "command"]);
+
+/**
+ * Further X2Go client keys (geometry, sound, sshport, …), stored as given; which ones reach a
+ * client is the X2Go route's choice. `acl-*` and `broker-*` keys are refused: ACLs are `acl`,
+ * and broker behaviour is the pool's policy.
+ */
+export const x2goOptionsSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "an option key is 1-64 chars of A-Z, a-z, 0-9, '.', '_' and '-'"),
+    z.union([printable(1024), z.number().finite(), z.boolean(), z.array(printable(256)).max(64)]),
+  )
+  .superRefine((options, ctx) => {
+    const keys = Object.keys(options);
+    if (keys.length > MAX_X2GO_OPTIONS) ctx.addIssue({ code: "custom", message: `at most ${MAX_X2GO_OPTIONS} options` });
+    for (const key of keys) {
+      if (/^(acl|broker)-/.test(key)) ctx.addIssue({ code: "custom", path: [key], message: "acl-* and broker-* keys are not client options" });
+      if (RESERVED_OPTION_KEYS.has(key)) ctx.addIssue({ code: "custom", path: [key], message: `${key} is a profile field, not an option` });
+    }
+    const port = options["sshport"];
+    if (port !== undefined && !portSchema.safeParse(port).success) {
+      ctx.addIssue({ code: "custom", path: ["sshport"], message: "sshport is a port number (1-65535)" });
+    }
+  });
+export type X2goOptions = z.infer<typeof x2goOptionsSchema>;
+
+/** Everything but the id: the body of `PUT /v1/admin/profiles/:id` (a full replacement). */
+export const profileBodySchema = z.strictObject({
+  name: printable(128).min(1),
+  pool: poolNameSchema,
+  mode: profileModeSchema,
+  /** Empty: every server of the pool. */
+  hosts: z
+    .array(profileHostSchema)
+    .max(MAX_PROFILE_HOSTS)
+    .default([])
+    .refine((hosts) => new Set(hosts.map((host) => host.name)).size === hosts.length, "host names must be unique"),
+  command: printable(1024).min(1).default(DEFAULT_COMMAND),
+  policy: policySchema.nullable().default(null),
+  acl: profileAclSchema.default({}),
+  x2goOptions: x2goOptionsSchema.default({}),
+});
+
+/** A whole profile: the body of `POST /v1/admin/profiles` and of each imported profile. */
+export const profileSchema = profileBodySchema.extend({ id: profileIdSchema });
+export type ProfileInput = z.input<typeof profileSchema>;
+export type ProfileSpec = z.output<typeof profileSchema>;
+export type ProfileBody = z.output<typeof profileBodySchema>;
+
+/** A stored profile as the API shows it. Timestamps are epoch milliseconds. */
+export interface Profile extends ProfileSpec {
+  createdAt: number;
+  updatedAt: number;
+}

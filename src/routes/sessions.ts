@@ -1,0 +1,52 @@
+/** The user's side (`/v1/`, user auth): my profiles, my sessions cluster-wide, start and resume. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireUser } from "../auth/user-auth.ts";
+import type { AppEnv } from "../env.ts";
+import { BrokerError } from "../errors.ts";
+import { profilesFor } from "../profiles/profiles.ts";
+import { clientIpOf } from "../selection.ts";
+import { listSessions, resumeSession, startSession } from "../sessions.ts";
+import { validate } from "../validation.ts";
+
+const profileIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "not a profile id");
+
+// Mounted at `/v1`, so user auth is per route: a `.use()` here would also guard /v1/agent.
+export const sessionRoutes = new Hono<AppEnv>()
+  .get("/profiles", requireUser, async (c) => {
+    const profiles = await profilesFor(c.env, c.get("identity"), clientIpOf(c.req.header("CF-Connecting-IP")).clientIp);
+    return c.json({ profiles: profiles.map(({ id, name, pool, mode, command }) => ({ id, name, pool, mode, command })) });
+  })
+  .get(
+    "/sessions",
+    requireUser,
+    validate("query", z.object({ user: z.string().min(1).max(256).optional(), all: z.enum(["true", "false"]).optional() })),
+    async (c) => {
+      const identity = c.get("identity");
+      const { user, all } = c.req.valid("query");
+      const wantsOthers = all === "true" || (user !== undefined && user !== identity.login);
+      if (wantsOthers && !identity.isAdmin) throw new BrokerError("FORBIDDEN", "only admins may list other users' sessions");
+      const login = all === "true" ? null : (user ?? identity.login);
+      return c.json({ sessions: await listSessions(c.env, login) });
+    },
+  )
+  .post(
+    "/sessions",
+    requireUser,
+    validate("json", z.strictObject({ profileId: profileIdSchema, data: z.record(z.string().min(1).max(64), z.json()).default({}) })),
+    async (c) => {
+      const { profileId, data } = c.req.valid("json");
+      const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
+      return c.json(await startSession(c.env, c.get("identity"), profileId, context, data), 201);
+    },
+  )
+  .post(
+    "/sessions/:sessionId/resume",
+    requireUser,
+    validate("param", z.object({ sessionId: z.string().min(1).max(256) })),
+    validate("json", z.strictObject({ profileId: profileIdSchema })),
+    async (c) => {
+      const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
+      return c.json(await resumeSession(c.env, c.get("identity"), c.req.valid("param").sessionId, c.req.valid("json").profileId, context));
+    },
+  );

@@ -1,0 +1,124 @@
+/**
+ * What a client does before connecting: see its sessions anywhere in the cluster, start a
+ * session on a profile (placed by the pool's chain, ACLs enforced), or resume one of its own.
+ * The answer says how to connect: a relay ticket and URL, or the node's client-facing address.
+ */
+import type { Identity } from "./auth/identity.ts";
+import { listPools } from "./db/queries.ts";
+import type { Env } from "./env.ts";
+import { BrokerError } from "./errors.ts";
+import { poolStub } from "./membership.ts";
+import { selectionError } from "./policies.ts";
+import type { PoolSession, SelectDecision } from "./pool/select-request.ts";
+import { requireProfileAccess } from "./profiles/profiles.ts";
+import type { Profile } from "./profiles/profile-schema.ts";
+import { issueTicket } from "./tickets.ts";
+
+/** Port of a redirect target when neither the profile nor the node names one (X2Go's SSH). */
+export const DEFAULT_REDIRECT_PORT = 22;
+
+export interface ConnectionAnswer {
+  serverId: string;
+  hostname: string;
+  pool: string;
+  profileId: string;
+  mode: Profile["mode"];
+  /** The session to connect to: an existing one (resume), or the reservation of a new one. */
+  sessionId: string;
+  resumed: boolean;
+  relay?: { url: string; ticket: string; expiresAt: number };
+  redirect?: { host: string; port: number };
+}
+
+export interface RequestContext {
+  clientIp?: string;
+  /** The URL the client called, to build the relay URL on the same host. */
+  requestUrl: string;
+}
+
+/** Sessions of the identity across every pool; an admin may ask for everyone's (`user: null`). */
+export async function listSessions(env: Env, login: string | null): Promise<PoolSession[]> {
+  const pools = await listPools(env.DB);
+  const perPool = await Promise.all(pools.map((pool) => poolStub(env, pool.name).listSessions(login)));
+  return perPool.flat().sort((a, b) => b.startedAt - a.startedAt);
+}
+
+/** Runs the profile's pool chain for a new session (or a resume the chain finds). */
+export async function placeSession(env: Env, identity: Identity, profile: Profile, clientIp: string | undefined, data: Record<string, unknown>): Promise<SelectDecision> {
+  const outcome = await poolStub(env, profile.pool).select({
+    action: "session/start",
+    user: { login: identity.login, groups: identity.groups, isAdmin: identity.isAdmin, isManager: identity.isManager },
+    local: clientIp ? { clientIp } : {},
+    data: { ...data, profile: profile.id },
+    hostnames: profile.hosts.map((host) => host.name),
+    ...(profile.policy ? { policy: profile.policy } : {}),
+  });
+  if (!outcome.ok) throw selectionError(outcome);
+  const { ok: _ok, ...decision } = outcome;
+  return decision;
+}
+
+export async function startSession(env: Env, identity: Identity, profileId: string, context: RequestContext, data: Record<string, unknown>): Promise<ConnectionAnswer> {
+  const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
+  const decision = await placeSession(env, identity, profile, context.clientIp, data);
+  const sessionId = decision.resumeSessionId ?? decision.reservationId ?? "";
+  return connectionAnswer(env, identity, profile, { ...decision, sessionId, resumed: decision.resumeSessionId !== undefined }, context);
+}
+
+/** Resumes one of the identity's own sessions; anyone else's is refused (403), admins included. */
+export async function resumeSession(env: Env, identity: Identity, sessionId: string, profileId: string, context: RequestContext): Promise<ConnectionAnswer> {
+  const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
+  const session = (await poolStub(env, profile.pool).listSessions(null)).find((candidate) => candidate.id === sessionId);
+  if (!session) throw new BrokerError("NOT_FOUND", `no session ${sessionId} in pool ${profile.pool}`);
+  if (session.user !== identity.login) throw new BrokerError("FORBIDDEN", "this session belongs to another user");
+  if (profile.hosts.length > 0 && !profile.hosts.some((host) => host.name === session.hostname)) {
+    throw new BrokerError("FORBIDDEN", `profile ${profile.id} does not include ${session.hostname}`);
+  }
+  if (session.serverStatus === "down") throw new BrokerError("NO_SERVER_AVAILABLE", `${session.hostname} is down`);
+  const server = await poolStub(env, profile.pool).getServer(session.serverId);
+  const clientAddress = server.ok ? server.value.clientAddress : null;
+  return connectionAnswer(env, identity, profile, { serverId: session.serverId, hostname: session.hostname, clientAddress, sessionId, resumed: true }, context);
+}
+
+async function connectionAnswer(
+  env: Env,
+  identity: Identity,
+  profile: Profile,
+  target: { serverId: string; hostname: string; clientAddress: string | null; sessionId: string; resumed: boolean },
+  context: RequestContext,
+): Promise<ConnectionAnswer> {
+  const base = {
+    serverId: target.serverId,
+    hostname: target.hostname,
+    pool: profile.pool,
+    profileId: profile.id,
+    mode: profile.mode,
+    sessionId: target.sessionId,
+    resumed: target.resumed,
+  };
+  if (profile.mode === "redirect") return { ...base, redirect: redirectTarget(profile, target) };
+  const { ticket, expiresAt } = await issueTicket(
+    env,
+    { login: identity.login, pool: profile.pool, serverId: target.serverId, sessionId: target.sessionId, profileId: profile.id },
+    Date.now(),
+  );
+  return { ...base, relay: { url: relayUrl(context.requestUrl, target.serverId), ticket, expiresAt } };
+}
+
+/** X2Go's `host=name (address:port)` first, then the node's enrolled client address, then its hostname. */
+export function redirectTarget(profile: Profile, target: { hostname: string; clientAddress: string | null }): { host: string; port: number } {
+  const entry = profile.hosts.find((host) => host.name === target.hostname);
+  const defaultPort = typeof profile.x2goOptions["sshport"] === "number" ? profile.x2goOptions["sshport"] : DEFAULT_REDIRECT_PORT;
+  if (entry?.address) return { host: entry.address, port: entry.port ?? defaultPort };
+  if (target.clientAddress) {
+    const [host, port] = target.clientAddress.split(":");
+    return { host: host ?? target.hostname, port: port ? Number(port) : (entry?.port ?? defaultPort) };
+  }
+  return { host: target.hostname, port: entry?.port ?? defaultPort };
+}
+
+export function relayUrl(requestUrl: string, serverId: string): string {
+  const url = new URL(requestUrl);
+  const scheme = url.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${url.host}/v1/relay/${serverId}`;
+}
