@@ -22,6 +22,8 @@ export interface BrokerOptions {
   /** Where wrangler keeps local D1/DO state; tests use a fresh temp dir. */
   persistTo: string;
   adminToken: string;
+  /** Key for broker-signed JWTs (user sessions, relay tickets), ≥ 32 chars. */
+  signingKey: string;
   /** wrangler's output goes here. */
   logFile: string;
 }
@@ -62,6 +64,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       "--port", String(options.port),
       "--persist-to", options.persistTo,
       "--var", `ADMIN_TOKEN:${options.adminToken}`,
+      "--var", `SIGNING_KEY:${options.signingKey}`,
       "--show-interactive-dev-session=false",
       "--log-level", "warn",
     ],

@@ -1,11 +1,13 @@
 /**
  * `npm start`: a local broker under `wrangler dev` with its embedded D1 and Durable Objects,
- * three demo agents on this machine heartbeating into the `default` pool, and a printout of
- * where to look. Ctrl-C stops everything it started.
+ * three demo agents on this machine heartbeating into the `default` pool (each with a small
+ * WebSocket "desktop" behind it), two demo users and a `demo` profile, and a printout of where
+ * to look. Ctrl-C stops everything it started.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type DemoOrigin, startDemoOrigin } from "./demo-origin.ts";
 import { adminCall, type AgentHandle, enrolAgent, listServers, ROOT, startBroker, waitFor } from "./local-cluster.ts";
 
 const port = Number(process.env.PORT ?? 8787);
@@ -22,6 +24,27 @@ const DEMO_NODES = [
   },
 ];
 
+const DEMO_USERS = [
+  { login: "alice", groups: ["staff"] },
+  { login: "bob", groups: ["students"] },
+];
+
+async function ensureDemoUsers(broker: Parameters<typeof adminCall>[0]): Promise<Array<{ login: string; password: string }>> {
+  const created: Array<{ login: string; password: string }> = [];
+  for (const user of DEMO_USERS) {
+    const password = randomBytes(9).toString("base64url");
+    await adminCall(broker, `/v1/admin/users/${user.login}`, "DELETE").catch(() => undefined);
+    await adminCall(broker, "/v1/admin/users", "POST", { ...user, password });
+    created.push({ login: user.login, password });
+  }
+  return created;
+}
+
+async function ensureDemoProfile(broker: Parameters<typeof adminCall>[0]): Promise<void> {
+  const profile = { name: "Demo desktop", pool: "default", mode: "relay", command: "XFCE", acl: {}, x2goOptions: { sshport: 22 } };
+  await adminCall(broker, "/v1/admin/profiles/demo", "PUT", profile).catch(() => adminCall(broker, "/v1/admin/profiles", "POST", { id: "demo", ...profile }));
+}
+
 async function main(): Promise<void> {
   mkdirSync(demoDir, { recursive: true });
   const adminToken = `local-${randomBytes(18).toString("base64url")}`;
@@ -31,28 +54,36 @@ async function main(): Promise<void> {
     port,
     persistTo: join(ROOT, ".wrangler", "state"),
     adminToken,
+    signingKey: randomBytes(32).toString("base64url"),
     logFile: join(demoDir, "wrangler.log"),
   });
   const agents: AgentHandle[] = [];
+  const origins: DemoOrigin[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log("\nstopping the demo agents and the broker …");
     await Promise.all(agents.map((agent) => agent.stop()));
+    await Promise.all(origins.map((origin) => origin.close()));
     await broker.stop();
     process.exit(code);
   };
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
 
+  let users: Array<{ login: string; password: string }>;
   try {
     await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: demoIntervalMs });
     for (const node of DEMO_NODES) {
-      const agent = await enrolAgent(broker, { ...node, dir: join(demoDir, node.hostname), logFile: join(demoDir, `${node.hostname}.log`) });
+      const origin = await startDemoOrigin(node.hostname);
+      origins.push(origin);
+      const agent = await enrolAgent(broker, { ...node, originUrl: origin.url, dir: join(demoDir, node.hostname), logFile: join(demoDir, `${node.hostname}.log`) });
       agent.start();
       agents.push(agent);
     }
+    users = await ensureDemoUsers(broker);
+    await ensureDemoProfile(broker);
     await waitFor(async () => (await listServers(broker)).filter((s) => s.status === "up").length >= DEMO_NODES.length, 15_000, "three up servers");
   } catch (error) {
     console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -61,19 +92,24 @@ async function main(): Promise<void> {
   }
 
   const servers = await listServers(broker);
+  const [alice] = users;
   console.log(`
 The broker is up at ${broker.url} with ${servers.length} demo servers (heartbeat every ${demoIntervalMs} ms):
 ${servers.map((s) => `  ${s.hostname.padEnd(8)} ${s.serverId}  ${s.status.padEnd(8)} ${JSON.stringify(s.staticData)}`).join("\n")}
 
 Admin token for this run (also in .wrangler/demo/admin-token):
   ${adminToken}
+Demo users (profile "demo", relay mode):
+${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).join("\n")}
 
 Try:
   curl -s -H "Authorization: Bearer ${adminToken}" ${broker.url}/v1/admin/pools/default/servers
-  curl -s -X POST -H "Authorization: Bearer ${adminToken}" ${broker.url}/v1/admin/pools/default/servers/${agents[0]?.serverId}/drain
+  TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"login":"${alice?.login}","password":"${alice?.password}"}' ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"profileId":"demo"}' ${broker.url}/v1/sessions
+  pyhoca-cli --broker-url http://${alice?.login}@127.0.0.1:${port}/json/ --broker-password '${alice?.password}' --list-profiles
 
 Agent logs: .wrangler/demo/<host>.log. Stop a demo agent (pkill -f demo-1/agent.json) and it shows
-"down" within ${3 * demoIntervalMs / 1000} s. Ctrl-C stops everything.`);
+"down" within ${(3 * demoIntervalMs) / 1000} s. Ctrl-C stops everything.`);
 }
 
 await main();

@@ -35,6 +35,7 @@ beforeAll(async () => {
     port: await freePort(),
     persistTo: join(workDir, "state"),
     adminToken: `it-admin-${crypto.randomUUID()}`,
+    signingKey: `it-signing-${crypto.randomUUID()}`,
     logFile: join(workDir, "wrangler.log"),
   });
   await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: INTERVAL_MS });
