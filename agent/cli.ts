@@ -1,9 +1,16 @@
-/** The command line: `enroll --config FILE --token TOKEN` or `run --config FILE`. Pure. */
+/**
+ * The command line: `enroll --config FILE --token TOKEN`, `run --config FILE`, or
+ * `tunnel-config --config FILE --tunnel-id UUID [--hostname H] [--service URL] [--credentials-file F]`. Pure.
+ */
 import { parseArgs } from "node:util";
 
-export const USAGE = "usage: agent enroll --config FILE --token TOKEN | agent run --config FILE";
+export const USAGE =
+  "usage: agent enroll --config FILE --token TOKEN | agent run --config FILE | agent tunnel-config --config FILE --tunnel-id UUID [--hostname H] [--service URL] [--credentials-file F]";
 
-export type CommandLine = { command: "enroll"; configPath: string; token: string } | { command: "run"; configPath: string };
+export type CommandLine =
+  | { command: "enroll"; configPath: string; token: string }
+  | { command: "run"; configPath: string }
+  | { command: "tunnel-config"; configPath: string; tunnelId: string; hostname?: string; service?: string; credentialsFile?: string };
 
 /** Bad usage (including --help); the message is one line and ends with the usage. */
 export class UsageError extends Error {
@@ -24,9 +31,24 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
   if (values.help) throw new UsageError(USAGE);
   const [command, ...extra] = positionals;
   if (command === undefined) throw new UsageError(`no command given; ${USAGE}`);
-  if (command !== "enroll" && command !== "run") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
+  if (command !== "enroll" && command !== "run" && command !== "tunnel-config") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
   if (!values.config) throw new UsageError(`${command} needs --config FILE; ${USAGE}`);
+  if (command === "tunnel-config") {
+    if (values.token !== undefined) throw new UsageError(`tunnel-config does not take --token; ${USAGE}`);
+    if (!values["tunnel-id"]) throw new UsageError(`tunnel-config needs --tunnel-id UUID; ${USAGE}`);
+    return {
+      command,
+      configPath: values.config,
+      tunnelId: values["tunnel-id"],
+      ...(values.hostname ? { hostname: values.hostname } : {}),
+      ...(values.service ? { service: values.service } : {}),
+      ...(values["credentials-file"] ? { credentialsFile: values["credentials-file"] } : {}),
+    };
+  }
+  const tunnelFlags = ["tunnel-id", "hostname", "service", "credentials-file"] as const;
+  const stray = tunnelFlags.find((flag) => values[flag] !== undefined);
+  if (stray) throw new UsageError(`--${stray} is only for tunnel-config; ${USAGE}`);
   if (command === "run") {
     if (values.token !== undefined) throw new UsageError(`run does not take --token; ${USAGE}`);
     return { command, configPath: values.config };
@@ -43,6 +65,10 @@ function parse(args: readonly string[]) {
     options: {
       config: { type: "string" },
       token: { type: "string" },
+      "tunnel-id": { type: "string" },
+      hostname: { type: "string" },
+      service: { type: "string" },
+      "credentials-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

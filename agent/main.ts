@@ -11,6 +11,8 @@ import { EnrollError, enrollNode } from "./enroll.ts";
 import { nodeDeps } from "./node-deps.ts";
 import { stopWithin } from "./shutdown.ts";
 import { StateError } from "./state.ts";
+import { DEFAULT_LOCAL_SERVICE, hostnameOfOrigin, renderTunnelConfig } from "./tunnel-config.ts";
+import { ZodError } from "zod";
 
 const log = (line: string) => {
   process.stderr.write(`${line}\n`);
@@ -36,6 +38,23 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) fail(`config error: ${error.message}`, 1);
     throw error;
+  }
+
+  if (commandLine.command === "tunnel-config") {
+    try {
+      process.stdout.write(
+        renderTunnelConfig({
+          tunnelId: commandLine.tunnelId,
+          hostname: commandLine.hostname ?? hostnameOfOrigin(config.originUrl),
+          service: commandLine.service ?? DEFAULT_LOCAL_SERVICE,
+          credentialsFile: commandLine.credentialsFile ?? `/etc/cloudflared/${commandLine.tunnelId}.json`,
+        }),
+      );
+      return;
+    } catch (error) {
+      if (error instanceof ZodError) fail(`tunnel-config: ${error.issues.map((issue) => issue.message).join("; ")}`, 2);
+      throw error;
+    }
   }
 
   if (commandLine.command === "enroll") {

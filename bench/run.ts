@@ -13,6 +13,8 @@ const root = join(import.meta.dirname, "..");
 const benches: Record<string, () => Promise<BenchSection[]>> = {
   heartbeats: runHeartbeatBench,
   "balance-sim": runBalanceSim,
+  "chain-eval": async () => (await import("./chain-eval.ts")).runChainEvalBench(),
+  select: async () => (await import("./select.ts")).runSelectBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
