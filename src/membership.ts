@@ -35,6 +35,18 @@ export async function requirePool(env: Env, name: string): Promise<PoolRow> {
   return pool;
 }
 
+/**
+ * Pools known to exist, per isolate. Pools are never deleted, so a positive answer cannot go
+ * stale; it keeps a D1 read off the select path.
+ */
+const existingPools = new Set<string>();
+
+export async function ensurePoolExists(env: Env, name: string): Promise<void> {
+  if (existingPools.has(name)) return;
+  await requirePool(env, name);
+  existingPools.add(name);
+}
+
 export async function createPool(env: Env, name: string, intervalMs: number, nowMs: number): Promise<PoolRow> {
   const pool = { name, intervalMs, createdAt: nowMs, policy: null };
   if (!(await insertPool(env.DB, pool))) throw new BrokerError("CONFLICT", `pool ${name} exists already`);

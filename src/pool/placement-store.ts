@@ -1,6 +1,7 @@
 /**
  * The pool object's placement tables: reservations (pending sessions) and the decision log.
- * Synchronous, like `PoolStore`; see docs/storage.md.
+ * Reservations are also kept in memory (every select counts them); writes go to both, like
+ * `PoolStore`. Synchronous; see docs/storage.md.
  */
 import type { TraceEntry } from "../balancer/chain.ts";
 import type { Reservation } from "./placement.ts";
@@ -67,23 +68,25 @@ interface DecisionRow extends Record<string, SqlStorageValue> {
 
 export class PlacementStore {
   private readonly sql: SqlStorage;
+  private reservations: Reservation[];
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
     this.sql.exec(SCHEMA);
+    this.reservations = this.sql.exec<ReservationRow>("SELECT * FROM reservations").toArray().map(fromReservationRow);
   }
 
   /** Drops reservations that expired at `nowMs` and returns the live ones. */
   liveReservations(nowMs: number): Reservation[] {
-    this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", nowMs);
-    return this.sql.exec<ReservationRow>("SELECT * FROM reservations").toArray().map(fromReservationRow);
+    if (this.reservations.some((reservation) => reservation.expiresAt <= nowMs)) {
+      this.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", nowMs);
+      this.reservations = this.reservations.filter((reservation) => reservation.expiresAt > nowMs);
+    }
+    return this.reservations;
   }
 
   reservationsFor(serverId: string, nowMs: number): Reservation[] {
-    return this.sql
-      .exec<ReservationRow>("SELECT * FROM reservations WHERE server_id = ? AND expires_at > ?", serverId, nowMs)
-      .toArray()
-      .map(fromReservationRow);
+    return this.reservations.filter((reservation) => reservation.serverId === serverId && reservation.expiresAt > nowMs);
   }
 
   addReservation(reservation: Reservation): void {
@@ -96,14 +99,19 @@ export class PlacementStore {
       reservation.expiresAt,
       reservation.baselineSessions,
     );
+    this.reservations = [...this.reservations, reservation];
   }
 
   deleteReservations(ids: readonly string[]): void {
+    if (ids.length === 0) return;
     for (const id of ids) this.sql.exec("DELETE FROM reservations WHERE id = ?", id);
+    const gone = new Set(ids);
+    this.reservations = this.reservations.filter((reservation) => !gone.has(reservation.id));
   }
 
   deleteReservationsOf(serverId: string): void {
     this.sql.exec("DELETE FROM reservations WHERE server_id = ?", serverId);
+    this.reservations = this.reservations.filter((reservation) => reservation.serverId !== serverId);
   }
 
   logDecision(decision: Omit<Decision, "id">): void {

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { requireUser } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { BrokerError } from "../errors.ts";
-import { poolStub, requirePool } from "../membership.ts";
+import { ensurePoolExists, poolStub } from "../membership.ts";
 import { selectionError } from "../policies.ts";
 import { poolNameSchema } from "../protocol.ts";
 import { clientIpOf, selectBodySchema } from "../selection.ts";
@@ -20,7 +20,7 @@ export const poolRoutes = new Hono<AppEnv>().post(
   validate("json", selectBodySchema.partial({ user: true })),
   async (c) => {
     const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
+    await ensurePoolExists(c.env, pool);
     const { user: asked, ...body } = c.req.valid("json");
     const identity = c.get("identity");
     if (!identity.isAdmin && asked && asked.login !== identity.login) {

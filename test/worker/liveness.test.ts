@@ -5,11 +5,15 @@ import { admin, beat, enrolNode, listServers } from "./helpers.ts";
 
 const pool = () => env.POOL.getByName("default");
 
-/** Moves a node's last heartbeat into the past, as if `ageMs` had passed without a beat. */
+/**
+ * Moves a node's last heartbeat into the past, as if `ageMs` had passed without a beat. The
+ * object keeps nodes in memory, so it is evicted to read the edited storage afresh.
+ */
 async function age(serverId: string, ageMs: number) {
   await runInDurableObject(pool(), (_instance, state) => {
     state.storage.sql.exec("UPDATE nodes SET last_seen_at = last_seen_at - ? WHERE server_id = ?", ageMs, serverId);
   });
+  await evictDurableObject(pool());
 }
 
 async function statusOf(serverId: string) {

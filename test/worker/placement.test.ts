@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { admin, asUser, beat, call, callJson, enrolNode, expectError, listServers, sampleBody, type TestNode, userToken } from "./helpers.ts";
@@ -96,6 +96,7 @@ describe("reservations", () => {
     await runInDurableObject(env.POOL.getByName("expire"), (_instance, state) => {
       state.storage.sql.exec("UPDATE reservations SET expires_at = ?", Date.now() - 1);
     });
+    await evictDurableObject(env.POOL.getByName("expire"));
     expect((await listServers("expire"))[0]?.pendingSessions).toBe(0);
   });
 });

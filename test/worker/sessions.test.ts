@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, asUser, beat, call, enrolNode, expectError, listServers, sampleBody, type TestNode, userToken } from "./helpers.ts";
@@ -148,5 +148,6 @@ describe("relay endpoint before any node is reached", () => {
     await runInDurableObject(env.POOL.getByName("desk"), (_instance, state) => {
       state.storage.sql.exec("UPDATE nodes SET status = 'up'");
     });
+    await evictDurableObject(env.POOL.getByName("desk"));
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The pure parts of the X2Go broker protocol: request parameters as tornado reads them, the
+ * `x2golistsessions` line, Python's json.dumps layout, and profile values per frontend.
+ */
+import { describe, expect, it } from "vitest";
+import type { PoolSession } from "../../src/pool/select-request.ts";
+import type { Profile } from "../../src/profiles/profile-schema.ts";
+import { readX2goParams } from "../../src/x2go/form.ts";
+import { pythonJsonDumps } from "../../src/x2go/json.ts";
+import { plainValue } from "../../src/x2go/plain.ts";
+import { jsonProfileKeys, plainProfileKeys, profileKeys } from "../../src/x2go/profile-keys.ts";
+import { sessionInfoLine } from "../../src/x2go/session-line.ts";
+
+function request(query: string, body: BodyInit, contentType?: string): Request {
+  return new Request(`https://broker.test/plain/${query}`, { method: "POST", body, ...(contentType ? { headers: { "Content-Type": contentType } } : {}) });
+}
+
+const profile: Profile = {
+  id: "p",
+  name: "P",
+  pool: "pool-a",
+  mode: "redirect",
+  hosts: [],
+  command: "TERMINAL",
+  policy: null,
+  acl: {},
+  x2goOptions: {},
+  createdAt: 0,
+  updatedAt: 0,
+};
+
+const session: PoolSession = {
+  id: "alice-50-1700000000_stDXFCE_dp24",
+  user: "alice",
+  state: "running",
+  startedAt: Date.UTC(2024, 0, 1, 10, 0, 0),
+  serverId: "srv_1",
+  hostname: "ts01",
+  pool: "pool-a",
+  serverStatus: "up",
+};
+
+describe("readX2goParams", () => {
+  it("merges the query string and the body, the last value winning, and strips all but the password", async () => {
+    const params = await readX2goParams(request("?task=listsessions&user=a&sid=q", "user=+bob+&password=+pw+&sid=x&sid=y&profile-id=z"));
+    expect(params).toEqual({ user: "bob", password: " pw ", authid: "", task: "listsessions", sid: "y", profileId: "z" });
+  });
+
+  it("reads multipart forms and replaces control characters like tornado", async () => {
+    const form = new FormData();
+    form.set("user", "bob");
+    form.set("task", "select\u0001session");
+    expect(await readX2goParams(request("", form))).toMatchObject({ user: "bob", task: "select session" });
+  });
+
+  it("treats an unparsable body as absent parameters", async () => {
+    expect(await readX2goParams(request("?user=bob", "--broken", "multipart/form-data; boundary=x"))).toMatchObject({ user: "bob", task: "" });
+  });
+});
+
+describe("sessionInfoLine", () => {
+  it("fills the fields the broker does not know so that the line has x2golistsessions' 16 fields", () => {
+    const nowMs = session.startedAt + 3_600_000;
+    expect(sessionInfoLine(session, nowMs)).toBe(
+      `0|alice-50-1700000000_stDXFCE_dp24|50|ts01|R|2024-01-01T10:00:00|${"0".repeat(32)}|0.0.0.0|-1|-1|2024-01-01T10:00:00|alice|3600|-1|-1|-1`,
+    );
+  });
+
+  it("prefers the reported display and falls back to -1", () => {
+    expect(sessionInfoLine({ ...session, display: ":7.0" }, 0).split("|")[2]).toBe("7");
+    expect(sessionInfoLine({ ...session, id: "plain-id" }, 0).split("|")[2]).toBe("-1");
+  });
+
+  it("keeps field separators and line breaks out of agent-reported fields", () => {
+    const fields = sessionInfoLine({ ...session, id: "a|b\nc", user: "x|y" }, 0).split("|");
+    expect(fields).toHaveLength(16);
+    expect(fields[1]).toBe("a_b_c");
+    expect(fields[11]).toBe("x_y");
+  });
+});
+
+describe("pythonJsonDumps", () => {
+  it("sorts keys at every level, indents by four and escapes non-ASCII", () => {
+    expect(pythonJsonDumps({ b: { d: [1, "é"], c: {} }, a: "" })).toBe(
+      '{\n    "a": "",\n    "b": {\n        "c": {},\n        "d": [\n            1,\n            "\\u00e9"\n        ]\n    }\n}',
+    );
+  });
+});
+
+describe("profile keys", () => {
+  it("upper-cases desktop commands, forces rootless off and puts the login for BROKER_USER", () => {
+    const keys = profileKeys({ ...profile, command: "kde", x2goOptions: { rootless: true, user: "BROKER_USER" } }, "alice");
+    expect(keys).toEqual({ name: "P", host: ["pool-a"], command: "KDE", user: "alice", rootless: false });
+  });
+
+  it("keeps an explicit server user and a non-desktop command as written", () => {
+    expect(profileKeys({ ...profile, command: "xterm -e top", x2goOptions: { user: "shared" } }, "alice")).toMatchObject({ command: "xterm -e top", user: "shared" });
+  });
+
+  it("shows the resumable session's host and, in plain only, its status", () => {
+    const listed = { hostname: "ts02", state: "running" as const };
+    const keys = profileKeys({ ...profile, hosts: [{ name: "ts01" }, { name: "ts02", address: "10.0.0.2" }] }, "alice", listed);
+    expect(keys["host"]).toEqual(["ts02"]);
+    expect(plainProfileKeys(keys, listed)["status"]).toBe("R");
+    expect(jsonProfileKeys(plainProfileKeys(keys, listed))).not.toHaveProperty("status");
+  });
+
+  it("types JSON values like python-x2go's defaults and drops what does not convert", () => {
+    expect(
+      jsonProfileKeys({ fullscreen: "maybe", sound: 1, dpi: 96.5, width: "800", sshport: true, icon: false, host: 5, clipboard: ["a", "b"], export: "x" }),
+    ).toEqual({ sound: true, width: 800, clipboard: "a,b" });
+  });
+
+  it("writes plain booleans as 1/0, lists joined with commas, and no <br>", () => {
+    expect([plainValue(true), plainValue(false), plainValue(["a", "b"]), plainValue(7), plainValue("a<br>[x]")]).toEqual(["1", "0", "a,b", "7", "a[x]"]);
+  });
+});
