@@ -6,5 +6,5 @@ export default defineConfig({
   dialect: "sqlite",
   schema: "./src/db/schema.ts",
   out: "./migrations",
-  tablesFilter: ["pools", "nodes", "enrolment_tokens", "users", "login_failures", "profiles"],
+  tablesFilter: ["pools", "nodes", "enrolment_tokens", "users", "login_failures", "profiles", "x2go_cookies"],
 });

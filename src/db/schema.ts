@@ -98,3 +98,26 @@ export const profiles = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type ProfileRow = typeof profiles.$inferSelect;
+
+/**
+ * AUTHID cookies of the X2Go broker protocol (src/x2go/cookies.ts): one-time, bound to a login
+ * and a client address, each redeemed cookie replaced by a new one with the same deadline.
+ */
+export const x2goCookies = sqliteTable(
+  "x2go_cookies",
+  {
+    /** SHA-256 of the cookie, hex; the cookie itself is handed out once and never stored. */
+    cookieHash: text("cookie_hash").primaryKey(),
+    login: text("login").notNull(),
+    /** `CF-Connecting-IP` of the password login; "" when the request had none (local runs). */
+    clientIp: text("client_ip").notNull(),
+    /** Fingerprint of the user's password hash at the login: a password change ends the chain. */
+    passwordVersion: text("password_version").notNull(),
+    /** When the password login that started the chain happened; carried along the chain. */
+    authAt: integer("auth_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [index("x2go_cookies_expires_idx").on(table.expiresAt)],
+);
+
+export type X2goCookieRow = typeof x2goCookies.$inferSelect;
