@@ -76,9 +76,10 @@ async function connectOrigin(originUrl: string, headers: Headers): Promise<Respo
 export async function openRelay(env: Env, request: RelayRequest, nowMs: number): Promise<Response> {
   const { ticket, protocols } = readTicket(request.ticketParam, request.headers.get("Sec-WebSocket-Protocol"));
   if (!ticket) throw unauthorized();
-  const claims = await redeemTicket(env, ticket, request.serverId, nowMs);
+  const { claims, target: found } = await redeemTicket(env, ticket, request.serverId, nowMs);
+  if (!found) throw new BrokerError("NOT_FOUND", `no server ${request.serverId}`);
+  const target = found;
   const stub = poolStub(env, claims.pool);
-  const target = unwrap(await stub.reachServer(request.serverId));
   if (target.status !== "down") {
     const response = await connectOrigin(target.originUrl, await originHeaders(env, claims, request.serverId, request.headers, protocols));
     if (response) return response;

@@ -7,6 +7,7 @@ import { issueRelayTicket, type RelayTicketClaims, type RelayTicketSubject, sign
 import type { Env } from "./env.ts";
 import { BrokerError, unauthorized } from "./errors.ts";
 import { poolStub } from "./membership.ts";
+import type { RelayTarget } from "./pool/pool-object.ts";
 
 function requireSigningKey(env: Env): Uint8Array {
   const key = signingKey(env.SIGNING_KEY);
@@ -22,10 +23,11 @@ export async function issueTicket(env: Env, subject: RelayTicketSubject, nowMs: 
 }
 
 /**
- * @returns the claims of a valid, unspent ticket for `serverId`; throws a generic 401 otherwise
- * (the precise reason is logged), and 403 when a valid ticket names another server.
+ * @returns the claims of a valid, unspent ticket for `serverId` and where that server is (null
+ * when it left the pool); throws a generic 401 otherwise (the precise reason is logged), and
+ * 403 when a valid ticket names another server (the ticket is not spent then).
  */
-export async function redeemTicket(env: Env, ticket: string, serverId: string, nowMs: number): Promise<RelayTicketClaims> {
+export async function redeemTicket(env: Env, ticket: string, serverId: string, nowMs: number): Promise<{ claims: RelayTicketClaims; target: RelayTarget | null }> {
   const verdict = await verifyRelayTicket(requireSigningKey(env), ticket, nowMs);
   if (!verdict.ok) {
     console.warn(`relay ticket refused: ${verdict.reason}`);
@@ -36,9 +38,10 @@ export async function redeemTicket(env: Env, ticket: string, serverId: string, n
     console.warn(`relay ticket for ${claims.srv} presented for ${serverId}`);
     throw new BrokerError("FORBIDDEN", "the ticket is not for this server");
   }
-  if (!(await poolStub(env, claims.pool).spendTicket(claims.jti, claims.exp * 1000))) {
+  const admitted = await poolStub(env, claims.pool).admitRelay(claims.jti, claims.exp * 1000, serverId);
+  if (!admitted.spent) {
     console.warn(`relay ticket ${claims.jti} reused`);
     throw unauthorized();
   }
-  return claims;
+  return { claims, target: admitted.target };
 }

@@ -40,6 +40,12 @@ export interface HeartbeatInput {
   body: HeartbeatBody;
 }
 
+export interface RelayTarget {
+  originUrl: string;
+  hostname: string;
+  status: "up" | "down" | "draining";
+}
+
 function staleBeat<T>(): RpcResult<T> {
   return fail("HEARTBEAT_STALE", "heartbeat sequence number is not above the last accepted one");
 }
@@ -198,9 +204,13 @@ export class PoolObject extends DurableObject<Env> {
     return found;
   }
 
-  /** Spends a relay ticket's nonce: true the first time, false on any reuse. */
-  async spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
-    return this.nonces.spend(nonce, expiresAt, Date.now());
+  /**
+   * Admits one relay: spends the ticket's nonce (false on any reuse) and, in the same call,
+   * says where the server is (null if it is not in this pool). One round trip per upgrade.
+   */
+  async admitRelay(nonce: string, expiresAt: number, serverId: string): Promise<{ spent: boolean; target: RelayTarget | null }> {
+    if (!this.nonces.spend(nonce, expiresAt, Date.now())) return { spent: false, target: null };
+    return { spent: true, target: this.relayTarget(serverId) };
   }
 
   /** The relay could not reach this node: count it down until its next good heartbeat. */
@@ -208,11 +218,15 @@ export class PoolObject extends DurableObject<Env> {
     this.store.markDown([serverId]);
   }
 
-  /** The origin and client-facing address of a server that is up (not down), for the relay. */
-  async reachServer(serverId: string): Promise<RpcResult<{ originUrl: string; hostname: string; status: string }>> {
+  /** Where a server is, for the relay's fallback after a re-selection. */
+  async reachServer(serverId: string): Promise<RpcResult<RelayTarget>> {
+    const target = this.relayTarget(serverId);
+    return target ? ok(target) : fail("NOT_FOUND", `no server ${serverId} in this pool`);
+  }
+
+  private relayTarget(serverId: string): RelayTarget | null {
     const node = this.store.getNode(serverId);
-    if (!node) return fail("NOT_FOUND", `no server ${serverId} in this pool`);
-    return ok({ originUrl: node.originUrl, hostname: node.hostname, status: nodeStatus(node) });
+    return node ? { originUrl: node.originUrl, hostname: node.hostname, status: nodeStatus(node) } : null;
   }
 
   async recentDecisions(limit: number): Promise<Decision[]> {

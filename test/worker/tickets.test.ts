@@ -22,7 +22,8 @@ describe("relay tickets", () => {
   it("are redeemed once for the server they name, with the user and session bound in", async () => {
     const { ticket, expiresAt } = await issueTicket(env, subject, Date.now());
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(60_000);
-    const claims = await redeemTicket(env, ticket, subject.serverId, Date.now());
+    const { claims, target } = await redeemTicket(env, ticket, subject.serverId, Date.now());
+    expect(target).toBeNull();
     expect(claims).toMatchObject({ sub: "alice", srv: subject.serverId, sid: "rsv_1", pool: "default", aud: "relay" });
   });
 
@@ -40,7 +41,7 @@ describe("relay tickets", () => {
   it("refuse a ticket bound to another server, without spending it", async () => {
     const { ticket } = await issueTicket(env, subject, Date.now());
     expect(await refusal(redeemTicket(env, ticket, "srv_BBBBBBBBBBBBBBBBBBBB", Date.now()))).toEqual({ status: 403, code: "FORBIDDEN" });
-    expect((await redeemTicket(env, ticket, subject.serverId, Date.now())).srv).toBe(subject.serverId);
+    expect((await redeemTicket(env, ticket, subject.serverId, Date.now())).claims.srv).toBe(subject.serverId);
   });
 
   it.each([
