@@ -1,0 +1,42 @@
+/** Small form pieces: the CSRF field, notices and error boxes. */
+import type { UiSession } from "../session.ts";
+
+/** The hidden `_csrf` field every dashboard form that changes something carries. */
+export function CsrfField({ session }: { session: UiSession }) {
+  return <input type="hidden" name="_csrf" value={session.csrf} />;
+}
+
+/** A success message, announced politely. */
+export function Notice({ text }: { text?: string | undefined }) {
+  return text ? (
+    <p class="notice" role="status">
+      {text}
+    </p>
+  ) : null;
+}
+
+/** An error message, announced at once. */
+export function ErrorBox({ text }: { text?: string | undefined }) {
+  return text ? (
+    <p class="error" role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+/** Fixed texts for `?notice=` after a redirect (nothing from the query is echoed). */
+export const NOTICES: Record<string, string> = {
+  drained: "The server is draining: it keeps its sessions but gets no new ones.",
+  undrained: "The server takes new sessions again.",
+  removed: "The server was removed; its key no longer works.",
+  "user-created": "User created.",
+  "user-deleted": "User deleted.",
+  "user-updated": "User updated.",
+  "profile-created": "Profile created.",
+  "profile-deleted": "Profile deleted.",
+  "pool-created": "Pool created.",
+};
+
+export function noticeText(code: string | undefined): string | undefined {
+  return code !== undefined && Object.hasOwn(NOTICES, code) ? NOTICES[code] : undefined;
+}

@@ -1,0 +1,150 @@
+/**
+ * The dashboard's sign-in session: an HS256 JWT (SIGNING_KEY, audience `broker:admin-ui`, 8 h)
+ * in an HttpOnly, Secure, SameSite=Strict cookie scoped to `/admin`. The token carries no secret:
+ * who signed in, how, a per-session CSRF token, and a fingerprint of the credential that was used
+ * (so rotating the admin token, changing the admin's password or revoking their admin rights ends
+ * the session at once).
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { errors, jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+import { MIN_ADMIN_TOKEN_LENGTH } from "../auth/admin.ts";
+import { BROKER_ISSUER, signingKey } from "../auth/relay-ticket.ts";
+import { passwordVersion } from "../auth/user-session.ts";
+import { randomToken, toBase64Url } from "../crypto.ts";
+import { findUser } from "../db/user-queries.ts";
+import type { Env } from "../env.ts";
+
+export const ADMIN_UI_AUDIENCE = "broker:admin-ui";
+export const ADMIN_UI_COOKIE = "broker_admin";
+export const ADMIN_UI_PATH = "/admin";
+export const ADMIN_UI_LIFETIME_SECONDS = 8 * 60 * 60;
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/** How the admin signed in: the admin token, a broker admin account, or Cloudflare Access / OIDC. */
+export type UiSource = "admin-token" | "password" | "oidc";
+
+const claimsSchema = z.object({
+  iss: z.literal(BROKER_ISSUER),
+  aud: z.literal(ADMIN_UI_AUDIENCE),
+  sub: z.string().min(1).max(256),
+  src: z.enum(["admin-token", "password", "oidc"]),
+  /** The CSRF token every change must echo (form field `_csrf` or header `X-CSRF-Token`). */
+  csrf: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  /** Credential fingerprint (see `credentialVersion`); empty for OIDC. */
+  cv: z.string().max(64),
+  jti: z.string().min(16),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+
+/** A verified dashboard session, as handlers see it. */
+export interface UiSession {
+  login: string;
+  source: UiSource;
+  csrf: string;
+  expiresAt: number;
+}
+
+/** What a successful sign-in binds the session to. */
+export interface UiPrincipal {
+  login: string;
+  source: UiSource;
+  /** From `credentialVersion`. */
+  credential: string;
+}
+
+async function hmac(key: Uint8Array, message: string): Promise<string> {
+  const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, new TextEncoder().encode(message))));
+}
+
+/**
+ * The fingerprint a session is bound to: an HMAC (keyed with SIGNING_KEY) of the admin token, or
+ * the password-hash fingerprint user sessions use; "" for OIDC. Null when the credential is gone
+ * (admin token unset, user deleted, disabled or no longer admin).
+ */
+export async function credentialVersion(env: Env, key: Uint8Array, source: UiSource, login: string): Promise<string | null> {
+  if (source === "oidc") return "";
+  if (source === "admin-token") {
+    const token = env.ADMIN_TOKEN;
+    if (!token || token.length < MIN_ADMIN_TOKEN_LENGTH) return null;
+    return (await hmac(key, `admin-ui:admin-token:${token}`)).slice(0, 22);
+  }
+  const user = await findUser(env.DB, login);
+  if (!user || user.disabled || !user.isAdmin) return null;
+  return passwordVersion(user.passwordHash);
+}
+
+/** Signs a session for `principal` and sets the cookie. False (nothing set) without a usable SIGNING_KEY. */
+export async function startUiSession(c: Context, principal: UiPrincipal, nowMs = Date.now()): Promise<boolean> {
+  const key = signingKey((c.env as Env).SIGNING_KEY);
+  if (!key) {
+    console.warn("dashboard sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
+    return false;
+  }
+  const iat = Math.floor(nowMs / 1000);
+  const token = await new SignJWT({ src: principal.source, csrf: randomToken(32), cv: principal.credential })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(BROKER_ISSUER)
+    .setAudience(ADMIN_UI_AUDIENCE)
+    .setSubject(principal.login)
+    .setJti(randomToken(18))
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ADMIN_UI_LIFETIME_SECONDS)
+    .sign(key);
+  setCookie(c, ADMIN_UI_COOKIE, token, {
+    path: ADMIN_UI_PATH,
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    maxAge: ADMIN_UI_LIFETIME_SECONDS,
+  });
+  return true;
+}
+
+/** Clears the cookie (same name, path and flags, `Max-Age=0`). */
+export function endUiSession(c: Context): void {
+  deleteCookie(c, ADMIN_UI_COOKIE, { path: ADMIN_UI_PATH, httpOnly: true, secure: true, sameSite: "Strict" });
+}
+
+/**
+ * The request's dashboard session, or null: checks the signature (HS256 only), audience, issuer,
+ * lifetime (issued neither in the future nor more than 8 h ago) and claims, then that the credential it was bound to still stands (one D1 read for
+ * password admins). Never throws; the reason is logged, never returned.
+ */
+export async function readUiSession(c: Context, nowMs = Date.now()): Promise<UiSession | null> {
+  const token = getCookie(c, ADMIN_UI_COOKIE);
+  if (!token) return null;
+  const env = c.env as Env;
+  const key = signingKey(env.SIGNING_KEY);
+  if (!key) return null;
+  let claims: z.infer<typeof claimsSchema>;
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ["HS256"],
+      audience: ADMIN_UI_AUDIENCE,
+      issuer: BROKER_ISSUER,
+      currentDate: new Date(nowMs),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      maxTokenAge: ADMIN_UI_LIFETIME_SECONDS,
+      requiredClaims: ["sub", "jti", "iat", "exp"],
+    });
+    const parsed = claimsSchema.safeParse(payload);
+    if (!parsed.success || parsed.data.exp - parsed.data.iat > ADMIN_UI_LIFETIME_SECONDS) {
+      console.warn("dashboard session refused: bad claims");
+      return null;
+    }
+    claims = parsed.data;
+  } catch (error) {
+    console.warn(`dashboard session refused: ${error instanceof errors.JOSEError ? error.code : "malformed"}`);
+    return null;
+  }
+  const current = await credentialVersion(env, key, claims.src, claims.sub);
+  if (current === null || current !== claims.cv) {
+    console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: its credential changed`);
+    return null;
+  }
+  return { login: claims.sub, source: claims.src, csrf: claims.csrf, expiresAt: claims.exp * 1000 };
+}
