@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "balance-sim": runBalanceSim,
   "chain-eval": async () => (await import("./chain-eval.ts")).runChainEvalBench(),
   select: async () => (await import("./select.ts")).runSelectBench(),
+  relay: async () => (await import("./relay.ts")).runRelayBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));

@@ -18,13 +18,45 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, wha
   return result.data;
 }
 
-/** `@hono/zod-validator` with the broker's error envelope. */
+/** JSON bodies nested deeper than this are refused: recursive schemas (`z.json()`) would exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== "object") continue;
+    if (depth >= maxDepth) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * `@hono/zod-validator` with the broker's error envelope. A `json` target also refuses a body
+ * not declared as JSON (415; the validator alone would validate `{}` instead) and one nested
+ * deeper than `MAX_JSON_DEPTH` (400).
+ */
 export function validate<Target extends keyof ValidationTargets, T extends z.ZodType>(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const validator = zValidator(target, schema, (result) => {
     if (!result.success) {
       throw new BrokerError("BAD_REQUEST", `invalid ${target}: ${describeIssues(result.error)}`);
     }
   });
+  if (target !== "json") return validator;
+  const guarded: typeof validator = async (c, next) => {
+    const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (!/^application\/([\w.-]+\+)?json$/.test(mediaType)) throw new BrokerError("UNSUPPORTED_MEDIA_TYPE", "the body must be application/json");
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new BrokerError("BAD_REQUEST", "the body is not valid JSON");
+    }
+    if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw new BrokerError("BAD_REQUEST", `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    return validator(c, next);
+  };
+  return guarded;
 }
 
 /** Parses a body that must be JSON; answers 415 for another content type and 400 for bad JSON. */

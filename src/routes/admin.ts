@@ -28,16 +28,23 @@ import { DRY_RUN_USER, savePolicy } from "../policies.ts";
 import { clientIpOf, selectBodySchema } from "../selection.ts";
 import { validate } from "../validation.ts";
 
-const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
-const poolParam = z.object({ pool: poolNameSchema });
-const serverParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema });
+export const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
+export const poolParam = z.object({ pool: poolNameSchema });
+export const serverParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema });
+export const createPoolBodySchema = z.object({ name: poolNameSchema, intervalMs: intervalMsSchema.optional() }).strict();
+export const updatePoolBodySchema = z.object({ intervalMs: intervalMsSchema }).strict();
+export const putPolicyBodySchema = z.strictObject({ policy: policySchema.nullable(), dryRun: selectBodySchema.optional() });
+export const dryRunBodySchema = selectBodySchema.extend({ policy: policySchema.optional() });
+export const decisionsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+export const enrolmentTokenBodySchema = z.object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600) }).strict();
+export const staticDataBodySchema = z.object({ staticData: staticDataSchema }).strict();
 
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdminIdentity)
   .get("/pools", async (c) => c.json({ pools: await listPools(c.env.DB) }))
   .post(
     "/pools",
-    validate("json", z.object({ name: poolNameSchema, intervalMs: intervalMsSchema.optional() }).strict()),
+    validate("json", createPoolBodySchema),
     async (c) => {
       const { name, intervalMs } = c.req.valid("json");
       const defaultIntervalMs = Number(c.env.DEFAULT_INTERVAL_MS) || DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -45,7 +52,7 @@ export const adminRoutes = new Hono<AppEnv>()
     },
   )
   .get("/pools/:pool", validate("param", poolParam), async (c) => c.json(await requirePool(c.env, c.req.valid("param").pool)))
-  .patch("/pools/:pool", validate("param", poolParam), validate("json", z.object({ intervalMs: intervalMsSchema }).strict()), async (c) =>
+  .patch("/pools/:pool", validate("param", poolParam), validate("json", updatePoolBodySchema), async (c) =>
     c.json(await setPoolInterval(c.env, c.req.valid("param").pool, c.req.valid("json").intervalMs)),
   )
   .get("/pools/:pool/policy", validate("param", poolParam), async (c) => {
@@ -57,7 +64,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .put(
     "/pools/:pool/policy",
     validate("param", poolParam),
-    validate("json", z.strictObject({ policy: policySchema.nullable(), dryRun: selectBodySchema.optional() })),
+    validate("json", putPolicyBodySchema),
     async (c) => {
       const { pool } = c.req.valid("param");
       const { policy, dryRun } = c.req.valid("json");
@@ -68,7 +75,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .post(
     "/pools/:pool/dry-run",
     validate("param", poolParam),
-    validate("json", selectBodySchema.extend({ policy: policySchema.optional() })),
+    validate("json", dryRunBodySchema),
     async (c) => {
       const { pool } = c.req.valid("param");
       await requirePool(c.env, pool);
@@ -79,7 +86,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .get(
     "/pools/:pool/decisions",
     validate("param", poolParam),
-    validate("query", z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) })),
+    validate("query", decisionsQuerySchema),
     async (c) => {
       const { pool } = c.req.valid("param");
       await requirePool(c.env, pool);
@@ -89,7 +96,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .post(
     "/pools/:pool/enrolment-tokens",
     validate("param", poolParam),
-    validate("json", z.object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600) }).strict()),
+    validate("json", enrolmentTokenBodySchema),
     async (c) => c.json(await issueEnrolmentToken(c.env, c.req.valid("param").pool, c.req.valid("json").ttlSeconds, Date.now()), 201),
   )
   .get("/pools/:pool/servers", validate("param", poolParam), async (c) => {
@@ -113,7 +120,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .put(
     "/pools/:pool/servers/:serverId/static-data",
     validate("param", serverParam),
-    validate("json", z.object({ staticData: staticDataSchema }).strict()),
+    validate("json", staticDataBodySchema),
     async (c) => {
       const { pool, serverId } = c.req.valid("param");
       return c.json(await setStaticOverrides(c.env, pool, serverId, c.req.valid("json").staticData));

@@ -8,6 +8,7 @@ import type { AppEnv } from "../env.ts";
 import { BrokerError, unauthorized } from "../errors.ts";
 import { enrolNode, poolStub } from "../membership.ts";
 import { unwrap } from "../pool/rpc-result.ts";
+import { clientAddressKey, ENROL_RULE, rateLimit } from "../rate-limit.ts";
 import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
 import { parseJsonText, parseOrThrow, validate } from "../validation.ts";
 
@@ -16,7 +17,7 @@ const tooLarge = () => {
 };
 
 export const agentRoutes = new Hono<AppEnv>()
-  .post("/enrol", bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), validate("json", enrolRequestSchema), async (c) => {
+  .post("/enrol", rateLimit(ENROL_RULE, clientAddressKey), bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), validate("json", enrolRequestSchema), async (c) => {
     const enrolled = await enrolNode(c.env, c.req.valid("json"), Date.now());
     return c.json(enrolled, 201);
   })

@@ -3,19 +3,20 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser, signIn } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
+import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../rate-limit.ts";
 import { clientIpOf } from "../selection.ts";
 import { MAX_PASSWORD_LENGTH } from "../users.ts";
 import { validate } from "../validation.ts";
 
 // Deliberately looser than the stored formats: a login or password that could never match is
 // the generic 401 (and a counted failure), not a 400 that tells the caller why.
-const signInSchema = z.strictObject({
+export const signInSchema = z.strictObject({
   login: z.string().min(1).max(256),
   password: z.string().min(1).max(MAX_PASSWORD_LENGTH),
 });
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/login", validate("json", signInSchema), async (c) => {
+  .post("/login", rateLimit(SIGN_IN_RULE, clientAddressKey), validate("json", signInSchema), async (c) => {
     const { login, password } = c.req.valid("json");
     return c.json(await signIn(c.env, login, password, clientIpOf(c.req.header("CF-Connecting-IP")).clientIp));
   })

@@ -13,11 +13,14 @@ import { poolNameSchema } from "../protocol.ts";
 import { clientIpOf, selectBodySchema } from "../selection.ts";
 import { validate } from "../validation.ts";
 
+export const selectParamSchema = z.object({ pool: poolNameSchema });
+export const poolSelectBodySchema = selectBodySchema.partial({ user: true });
+
 export const poolRoutes = new Hono<AppEnv>().post(
   "/:pool/select",
   requireUser,
-  validate("param", z.object({ pool: poolNameSchema })),
-  validate("json", selectBodySchema.partial({ user: true })),
+  validate("param", selectParamSchema),
+  validate("json", poolSelectBodySchema),
   async (c) => {
     const { pool } = c.req.valid("param");
     await ensurePoolExists(c.env, pool);

@@ -18,8 +18,9 @@ import { validate } from "../validation.ts";
 /** The largest profiles file accepted (a file of 500 profiles with their options fits). */
 export const MAX_IMPORT_BODY_BYTES = 256 * 1024;
 
-const idParam = z.object({ id: profileIdSchema });
-const importQuery = z.object({
+export const idParam = z.object({ id: profileIdSchema });
+export const listQuery = z.object({ pool: poolNameSchema.optional() });
+export const importQuery = z.object({
   pool: poolNameSchema,
   replace: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
   mode: profileModeSchema.optional(),
@@ -27,7 +28,7 @@ const importQuery = z.object({
 
 export const profileAdminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
-  .get("/", validate("query", z.object({ pool: poolNameSchema.optional() })), async (c) =>
+  .get("/", validate("query", listQuery), async (c) =>
     c.json({ profiles: await listProfiles(c.env, c.req.valid("query").pool) }),
   )
   .post("/", validate("json", profileSchema), async (c) => c.json(await createProfile(c.env, c.req.valid("json"), Date.now()), 201))

@@ -7,7 +7,9 @@ import { serverIdSchema } from "../protocol.ts";
 import { openRelay } from "../relay.ts";
 import { validate } from "../validation.ts";
 
-export const relayRoutes = new Hono<AppEnv>().get("/:serverId", validate("param", z.object({ serverId: serverIdSchema })), async (c) => {
+export const relayParamSchema = z.object({ serverId: serverIdSchema });
+
+export const relayRoutes = new Hono<AppEnv>().get("/:serverId", validate("param", relayParamSchema), async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new BrokerError("UPGRADE_REQUIRED", "this endpoint takes a WebSocket upgrade", { headers: { Upgrade: "websocket" } });
   }

@@ -5,11 +5,17 @@ import { requireUser } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { BrokerError } from "../errors.ts";
 import { profilesFor } from "../profiles/profiles.ts";
+import { rateLimit, TICKET_RULE, userKey } from "../rate-limit.ts";
 import { clientIpOf } from "../selection.ts";
 import { listSessions, resumeSession, startSession } from "../sessions.ts";
 import { validate } from "../validation.ts";
 
 const profileIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "not a profile id");
+
+export const sessionsQuerySchema = z.object({ user: z.string().min(1).max(256).optional(), all: z.enum(["true", "false"]).optional() });
+export const startSessionBodySchema = z.strictObject({ profileId: profileIdSchema, data: z.record(z.string().min(1).max(64), z.json()).default({}) });
+export const resumeParamSchema = z.object({ sessionId: z.string().min(1).max(256) });
+export const resumeBodySchema = z.strictObject({ profileId: profileIdSchema });
 
 // Mounted at `/v1`, so user auth is per route: a `.use()` here would also guard /v1/agent.
 export const sessionRoutes = new Hono<AppEnv>()
@@ -20,7 +26,7 @@ export const sessionRoutes = new Hono<AppEnv>()
   .get(
     "/sessions",
     requireUser,
-    validate("query", z.object({ user: z.string().min(1).max(256).optional(), all: z.enum(["true", "false"]).optional() })),
+    validate("query", sessionsQuerySchema),
     async (c) => {
       const identity = c.get("identity");
       const { user, all } = c.req.valid("query");
@@ -33,7 +39,8 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post(
     "/sessions",
     requireUser,
-    validate("json", z.strictObject({ profileId: profileIdSchema, data: z.record(z.string().min(1).max(64), z.json()).default({}) })),
+    rateLimit(TICKET_RULE, userKey),
+    validate("json", startSessionBodySchema),
     async (c) => {
       const { profileId, data } = c.req.valid("json");
       const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
@@ -43,8 +50,9 @@ export const sessionRoutes = new Hono<AppEnv>()
   .post(
     "/sessions/:sessionId/resume",
     requireUser,
-    validate("param", z.object({ sessionId: z.string().min(1).max(256) })),
-    validate("json", z.strictObject({ profileId: profileIdSchema })),
+    rateLimit(TICKET_RULE, userKey),
+    validate("param", resumeParamSchema),
+    validate("json", resumeBodySchema),
     async (c) => {
       const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
       return c.json(await resumeSession(c.env, c.get("identity"), c.req.valid("param").sessionId, c.req.valid("json").profileId, context));

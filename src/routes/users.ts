@@ -10,7 +10,7 @@ import type { AppEnv } from "../env.ts";
 import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser, updateUserSchema } from "../users.ts";
 import { validate } from "../validation.ts";
 
-const loginParam = z.object({ login: loginSchema });
+export const loginParam = z.object({ login: loginSchema });
 
 export const userRoutes = new Hono<AppEnv>()
   .use(requireAdminIdentity)
