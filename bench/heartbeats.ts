@@ -7,7 +7,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { signHeartbeatToken } from "../agent/token.ts";
 import type { HeartbeatBody } from "../src/protocol.ts";
 import { type BenchBroker, startBenchBroker } from "./broker.ts";
-import { type BenchSection, percentile, round } from "./lib.ts";
+import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
 
 interface PreparedBeat {
   token: string;
@@ -53,7 +53,7 @@ async function prepare(broker: BenchBroker, pools: string[], count: number, beat
     const jwk = await exportJWK(publicKey);
     const enrol = await fetch(`${broker.url}/v1/agent/enrol`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": simulatedNodeAddress(index) },
       body: JSON.stringify({ token, publicKey: { kty: "OKP", crv: "Ed25519", x: jwk.x }, hostname: `${pool}-node-${index}`, originUrl: "http://127.0.0.1:6080" }),
     });
     const { serverId } = (await enrol.json()) as { serverId: string };

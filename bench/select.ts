@@ -14,7 +14,7 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { signHeartbeatToken } from "../agent/token.ts";
 import type { HeartbeatBody } from "../src/protocol.ts";
 import { type BenchBroker, startBenchBroker } from "./broker.ts";
-import { type BenchSection, percentile, round } from "./lib.ts";
+import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
 
 const root = join(import.meta.dirname, "..");
 const POOL = "select-bench";
@@ -66,7 +66,7 @@ async function enrolAndBeat(broker: BenchBroker, pool: string, index: number): P
   const jwk = await exportJWK(publicKey);
   const enrol = await fetch(`${broker.url}/v1/agent/enrol`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "CF-Connecting-IP": simulatedNodeAddress(index) },
     body: JSON.stringify({ token, publicKey: { kty: "OKP", crv: "Ed25519", x: jwk.x }, hostname: `${pool}-${String(index).padStart(4, "0")}`, originUrl: "http://127.0.0.1:6080" }),
   });
   if (!enrol.ok) throw new Error(`enrol node ${index}: HTTP ${enrol.status}: ${(await enrol.text()).slice(0, 300)}`);
