@@ -6,8 +6,11 @@ import { randomId } from "./crypto.ts";
 import type { AppEnv } from "./env.ts";
 import { BrokerError, type ErrorCode, errorBody } from "./errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminUiRoutes } from "./routes/admin-ui.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { configTransferRoutes } from "./routes/config-transfer.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { poolRoutes } from "./routes/pools.ts";
 import { profileAdminRoutes } from "./routes/profiles-admin.ts";
@@ -61,12 +64,15 @@ export function createApp() {
   app.route("/health", healthRoutes);
   app.route("/v1/agent", agentRoutes);
   app.route("/v1/auth", authRoutes);
+  app.route("/admin", adminUiRoutes);
   app.route("/v1/admin", adminRoutes);
+  app.route("/v1/admin", configTransferRoutes);
   app.route("/v1/admin/users", userRoutes);
   app.route("/v1/admin/profiles", profileAdminRoutes);
   app.route("/v1/pools", poolRoutes);
   app.route("/v1/relay", relayRoutes);
   app.route("/v1", sessionRoutes);
+  app.route("/", docsRoutes);
   app.route("/", x2goRoutes);
 
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId")), 404));
@@ -75,7 +81,8 @@ export function createApp() {
     const requestId = c.get("requestId");
     if (error instanceof BrokerError) {
       if (error.status >= 500) console.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
-      const headers = error.getResponse().headers;
+      // Only the headers the error was given (Retry-After, …): getResponse() would add text/plain.
+      const headers = error.res?.headers ?? new Headers();
       return c.json(errorBody(error.code, error.message, requestId), error.status, Object.fromEntries(headers));
     }
     if (error instanceof HTTPException && error.status < 500) {

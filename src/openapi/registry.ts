@@ -1,0 +1,194 @@
+/**
+ * Every route of the broker's HTTP API, for the OpenAPI document. Request schemas are the ones
+ * the routes validate with, imported from where the routes define them. A route added to the
+ * app must be added here: test/worker/openapi.test.ts compares this list with the app's routes.
+ * The X2Go broker protocol (`/plain/`, `/json/`) is form-encoded and documented in docs/api.md.
+ */
+import { z } from "zod";
+import { policySchema } from "../balancer/policy.ts";
+import { configDocumentSchema } from "../config-transfer.ts";
+import { profileBodySchema, profileSchema } from "../profiles/profile-schema.ts";
+import { enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema, heartbeatBodySchema, heartbeatReplySchema, staticDataSchema } from "../protocol.ts";
+import {
+  createPoolBodySchema,
+  decisionsQuerySchema,
+  dryRunBodySchema,
+  enrolmentTokenBodySchema,
+  poolParam,
+  putPolicyBodySchema,
+  serverParam,
+  staticDataBodySchema,
+  updatePoolBodySchema,
+} from "../routes/admin.ts";
+import { signInSchema } from "../routes/auth.ts";
+import { poolSelectBodySchema, selectParamSchema } from "../routes/pools.ts";
+import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
+import { relayParamSchema } from "../routes/relay.ts";
+import { resumeBodySchema, resumeParamSchema, sessionsQuerySchema, startSessionBodySchema } from "../routes/sessions.ts";
+import { loginParam } from "../routes/users.ts";
+import { selectBodySchema, selectUserSchema } from "../selection.ts";
+import { createUserSchema, updateUserSchema } from "../users.ts";
+import { nameSchema } from "./json-schema.ts";
+import type { RouteSpec } from "./route-spec.ts";
+
+const EXAMPLE_POLICY = {
+  steps: [
+    { use: "resume" },
+    { use: "require" },
+    { script: "function (input) { return input.servers.filter((server) => server.staticData.gpu === true); }", name: "gpu-first" },
+    { use: "least-loaded" },
+  ],
+};
+const EXAMPLE_CONFIG = {
+  version: 1,
+  pool: { name: "lab", intervalMs: 10000, policy: EXAMPLE_POLICY },
+  profiles: [{ id: "lab-desktop", name: "Lab desktop", mode: "relay", hosts: [], command: "XFCE", policy: null, acl: { groups: { allow: ["staff"], deny: [], order: "deny-allow" } }, x2goOptions: {} }],
+  nodes: [{ hostname: "ts01.lab.example", staticOverrides: { gpu: true, maxSessions: 8 }, draining: false }],
+};
+
+nameSchema(errorEnvelopeSchema, "Error", "The answer to every failure: a closed `code`, a message, and the request id for the logs.");
+nameSchema(policySchema, "Policy", "A balancing chain: at most 16 steps, each a built-in (`use`, `params`) or a JavaScript function (`script`, `name`).", EXAMPLE_POLICY);
+nameSchema(staticDataSchema, "StaticData", "Flat facts about a node (gpu, maxSessions, …): at most 64 keys.", { gpu: true, maxSessions: 8, site: "lab" });
+nameSchema(selectUserSchema, "SelectUser", "The user a placement is for.");
+nameSchema(selectBodySchema, "SelectBody", "A placement request: the action, the user and the request data the steps read.");
+nameSchema(profileBodySchema, "ProfileBody", "A session profile but its id.");
+nameSchema(profileSchema, "Profile", "A session profile: pool, connection mode, hosts, command, policy override, ACL and X2Go options.");
+nameSchema(configDocumentSchema, "PoolConfig", "A pool's configuration as data (version 1): interval, policy, profiles, node settings. No secrets.", EXAMPLE_CONFIG);
+
+const timestamps = { createdAt: z.number().int(), updatedAt: z.number().int() };
+/** A stored profile as the API shows it (timestamps in epoch milliseconds). */
+const storedProfile = profileSchema.extend(timestamps);
+
+const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT"] as const;
+
+const meta: RouteSpec[] = [
+  { method: "get", path: "/health", operationId: "health", summary: "Liveness of the broker", tag: "meta", auth: "none", response: { status: 200, description: "`{ ok: true }`" } },
+  { method: "get", path: "/openapi.json", operationId: "openApi", summary: "This document", tag: "meta", auth: "none", response: { status: 200, description: "The OpenAPI 3.1 document." } },
+  { method: "get", path: "/docs", operationId: "docs", summary: "The API reference page", tag: "meta", auth: "none", response: { status: 200, description: "An HTML page rendering this document.", mediaType: "text/html" } },
+];
+
+const agent: RouteSpec[] = [
+  {
+    method: "post", path: "/v1/agent/enrol", operationId: "enrolNode", summary: "Enrol a node with a one-time token", tag: "agent", auth: "enrolment",
+    description: "Registers (or re-keys) the node named by `hostname` in the token's pool. Bodies are capped at 64 KiB.",
+    body: enrolRequestSchema, response: { status: 201, description: "The node's serverId, pool and heartbeat interval.", schema: enrolResponseSchema }, errors: ["PAYLOAD_TOO_LARGE"],
+  },
+  {
+    method: "post", path: "/v1/agent/heartbeat", operationId: "heartbeat", summary: "Report a node's state", tag: "agent", auth: "node",
+    description: "The bearer JWT (EdDSA, `iss` serverId, `aud` broker:heartbeat, `pool`, `seq`, `bh` = base64url SHA-256 of the body) binds the token to the exact body. Bodies are capped at 64 KiB.",
+    body: heartbeatBodySchema, response: { status: 200, description: "The node's status as the broker sees it.", schema: heartbeatReplySchema }, errors: ["HEARTBEAT_STALE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+];
+
+const users: RouteSpec[] = [
+  {
+    method: "post", path: "/v1/auth/login", operationId: "signIn", summary: "Sign in a broker-managed user", tag: "auth", auth: "none",
+    body: signInSchema, response: { status: 200, description: "`{ token, expiresAt, user }`: a session token for `Authorization: Bearer`." }, errors: ["UNAUTHORIZED", "RATE_LIMITED"],
+  },
+  { method: "get", path: "/v1/auth/me", operationId: "whoAmI", summary: "The caller's identity", tag: "auth", auth: "user", response: { status: 200, description: "`{ login, groups, isAdmin, isManager, source }`." } },
+  { method: "get", path: "/v1/profiles", operationId: "myProfiles", summary: "Profiles the caller may use", tag: "sessions", auth: "user", response: { status: 200, description: "`{ profiles: [{ id, name, pool, mode, command }] }`, ACLs applied." } },
+  {
+    method: "get", path: "/v1/sessions", operationId: "listSessions", summary: "The caller's sessions in every pool", tag: "sessions", auth: "user",
+    description: "`user=` (another user) and `all=true` (everyone) are for admins.", query: sessionsQuerySchema,
+    response: { status: 200, description: "`{ sessions: [...] }` with where each runs." }, errors: ["FORBIDDEN"],
+  },
+  {
+    method: "post", path: "/v1/sessions", operationId: "startSession", summary: "Start a session with a profile", tag: "sessions", auth: "user", body: startSessionBodySchema,
+    response: { status: 201, description: "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt }, redirect?: { host, port } }`." },
+    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+  },
+  {
+    method: "post", path: "/v1/sessions/{sessionId}/resume", operationId: "resumeSession", summary: "Resume one of the caller's sessions", tag: "sessions", auth: "user",
+    params: resumeParamSchema, body: resumeBodySchema, response: { status: 200, description: "The same shape as a start." }, errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+  },
+  {
+    method: "post", path: "/v1/pools/{pool}/select", operationId: "select", summary: "Choose a server and reserve it", tag: "placement", auth: "user",
+    description: "Runs the pool's chain. Admins may select for any `user`; a user selects as themselves.", params: selectParamSchema, body: poolSelectBodySchema,
+    response: { status: 200, description: "`{ serverId, hostname, clientAddress, reason, trace, resumeSessionId?, reservationId? }`." },
+    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+  },
+  {
+    method: "get", path: "/v1/relay/{serverId}", operationId: "relay", summary: "WebSocket to a node's desktop", tag: "relay", auth: "relayTicket",
+    description: "A WebSocket upgrade passed through to the node. The ticket comes as `?ticket=` or as the subprotocol `broker-ticket.<ticket>`.",
+    params: relayParamSchema, response: { status: 101, description: "Switching protocols: the node's WebSocket.", mediaType: null },
+    errors: ["FORBIDDEN", "NOT_FOUND", "UPGRADE_REQUIRED", "ORIGIN_UNREACHABLE"],
+  },
+];
+
+const pools: RouteSpec[] = [
+  { method: "get", path: "/v1/admin/pools", operationId: "listPools", summary: "Every pool", tag: "admin: pools", auth: "admin", response: { status: 200, description: "`{ pools: [{ name, intervalMs, createdAt, policy }] }`." } },
+  { method: "post", path: "/v1/admin/pools", operationId: "createPool", summary: "Create a pool", tag: "admin: pools", auth: "admin", body: createPoolBodySchema, response: { status: 201, description: "The pool." }, errors: ["CONFLICT"] },
+  { method: "get", path: "/v1/admin/pools/{pool}", operationId: "getPool", summary: "One pool", tag: "admin: pools", auth: "admin", params: poolParam, response: { status: 200, description: "The pool." }, errors: ["NOT_FOUND"] },
+  {
+    method: "patch", path: "/v1/admin/pools/{pool}", operationId: "updatePool", summary: "Change a pool's heartbeat interval", tag: "admin: pools", auth: "admin",
+    params: poolParam, body: updatePoolBodySchema, response: { status: 200, description: "The pool; agents get the interval in their next reply." }, errors: ["NOT_FOUND"],
+  },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/enrolment-tokens", operationId: "issueEnrolmentToken", summary: "Issue a one-time enrolment token", tag: "admin: pools", auth: "admin",
+    params: poolParam, body: enrolmentTokenBodySchema, response: { status: 201, description: "`{ token, pool, expiresAt }`: the token is shown once." }, errors: ["NOT_FOUND"],
+  },
+  {
+    method: "get", path: "/v1/admin/pools/{pool}/export", operationId: "exportPoolConfig", summary: "Export a pool's configuration", tag: "admin: config", auth: "admin",
+    description: "Interval, policy, profiles and per-node settings (static data overrides, draining) by hostname. No keys, tokens or other secrets.",
+    params: poolParam, response: { status: 200, description: "The configuration document.", schema: configDocumentSchema }, errors: ["NOT_FOUND"],
+  },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/import", operationId: "importPoolConfig", summary: "Import a pool's configuration", tag: "admin: config", auth: "admin",
+    description: "Creates the pool if missing, sets its interval and policy, creates or replaces the profiles, and applies node settings to nodes of the same hostname enrolled in the pool (others are listed as skipped). Everything is checked before anything changes; a refusal lists every problem.",
+    params: poolParam, body: configDocumentSchema,
+    response: { status: 200, description: "`{ pool, imported: { pool, profilesCreated, profilesReplaced, nodesUpdated, nodesUnchanged }, skipped: [{ hostname, reason }] }`." },
+    errors: ["CONFLICT", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+];
+
+const servers: RouteSpec[] = [
+  { method: "get", path: "/v1/admin/pools/{pool}/servers", operationId: "listServers", summary: "A pool's servers, live", tag: "admin: servers", auth: "admin", params: poolParam, response: { status: 200, description: "`{ servers: [...] }`: status, last seen, load, memory, sessions, static data." }, errors: ["NOT_FOUND"] },
+  { method: "get", path: "/v1/admin/pools/{pool}/servers/{serverId}", operationId: "getServer", summary: "One server, live", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
+  { method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/drain", operationId: "drainServer", summary: "Drain a server (no new sessions)", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
+  { method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/undrain", operationId: "undrainServer", summary: "Stop draining a server", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
+  {
+    method: "put", path: "/v1/admin/pools/{pool}/servers/{serverId}/static-data", operationId: "setStaticData", summary: "Set a server's static data overrides", tag: "admin: servers", auth: "admin",
+    params: serverParam, body: staticDataBodySchema, response: { status: 200, description: "The server; overrides are merged over the agent's static data." }, errors: ["NOT_FOUND"],
+  },
+  { method: "delete", path: "/v1/admin/pools/{pool}/servers/{serverId}", operationId: "removeServer", summary: "Remove a server; its key stops working", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 204, description: "Removed.", mediaType: null }, errors: ["NOT_FOUND"] },
+];
+
+const policies: RouteSpec[] = [
+  { method: "get", path: "/v1/admin/pools/{pool}/policy", operationId: "getPolicy", summary: "A pool's balancing policy", tag: "admin: policies", auth: "admin", params: poolParam, response: { status: 200, description: "`{ policy, isDefault }`." }, errors: ["NOT_FOUND"] },
+  {
+    method: "put", path: "/v1/admin/pools/{pool}/policy", operationId: "putPolicy", summary: "Save a pool's balancing policy", tag: "admin: policies", auth: "admin",
+    description: "Validated (schema, script syntax, a dry run) before anything changes; `null` restores the default chain.",
+    params: poolParam, body: putPolicyBodySchema, response: { status: 200, description: "`{ policy, dryRun }`." }, errors: ["NOT_FOUND"],
+  },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/dry-run", operationId: "dryRun", summary: "Which server would this user get, and why", tag: "admin: policies", auth: "admin",
+    description: "Runs the pool's chain (or `policy`) without reserving or logging anything.", params: poolParam, body: dryRunBodySchema,
+    response: { status: 200, description: "`{ ok, serverId?, hostname?, reason?, code?, message?, trace }`." }, errors: ["NOT_FOUND"],
+  },
+  { method: "get", path: "/v1/admin/pools/{pool}/decisions", operationId: "recentDecisions", summary: "Recent decisions with their traces", tag: "admin: policies", auth: "admin", params: poolParam, query: decisionsQuerySchema, response: { status: 200, description: "`{ decisions: [...] }`, newest first." }, errors: ["NOT_FOUND"] },
+];
+
+const admins: RouteSpec[] = [
+  { method: "get", path: "/v1/admin/users", operationId: "listUsers", summary: "Broker-managed users", tag: "admin: users", auth: "admin", response: { status: 200, description: "`{ users: [{ login, groups, isAdmin, disabled, createdAt, updatedAt }] }` (never a password hash)." } },
+  { method: "post", path: "/v1/admin/users", operationId: "createUser", summary: "Create a user", tag: "admin: users", auth: "admin", body: createUserSchema, response: { status: 201, description: "The user." }, errors: ["CONFLICT"] },
+  { method: "get", path: "/v1/admin/users/{login}", operationId: "getUser", summary: "One user", tag: "admin: users", auth: "admin", params: loginParam, response: { status: 200, description: "The user." }, errors: ["NOT_FOUND"] },
+  {
+    method: "patch", path: "/v1/admin/users/{login}", operationId: "updateUser", summary: "Change a user", tag: "admin: users", auth: "admin",
+    description: "A new password, disabling or deleting ends the user's session tokens.", params: loginParam, body: updateUserSchema, response: { status: 200, description: "The user." }, errors: ["NOT_FOUND"],
+  },
+  { method: "delete", path: "/v1/admin/users/{login}", operationId: "deleteUser", summary: "Delete a user", tag: "admin: users", auth: "admin", params: loginParam, response: { status: 204, description: "Deleted.", mediaType: null }, errors: ["NOT_FOUND"] },
+  { method: "get", path: "/v1/admin/profiles", operationId: "listProfiles", summary: "Session profiles", tag: "admin: profiles", auth: "adminToken", query: listQuery, response: { status: 200, description: "`{ profiles: [...] }`, ordered by id.", schema: z.object({ profiles: z.array(storedProfile) }) }, errors: ["NOT_FOUND"] },
+  { method: "post", path: "/v1/admin/profiles", operationId: "createProfile", summary: "Create a profile", tag: "admin: profiles", auth: "adminToken", body: profileSchema, response: { status: 201, description: "The profile.", schema: storedProfile }, errors: ["CONFLICT"] },
+  {
+    method: "post", path: "/v1/admin/profiles/import", operationId: "importX2goProfiles", summary: "Import an X2Go session profiles file", tag: "admin: profiles", auth: "adminToken",
+    description: "All or nothing. `replace=true` makes the pool's profiles exactly the file's.", query: importQuery,
+    body: { mediaType: "text/plain", description: "An `x2gobroker-sessionprofiles.conf` (at most 256 KiB)." },
+    response: { status: 200, description: "`{ imported: [ids], warnings: [...] }`." }, errors: ["NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+  { method: "get", path: "/v1/admin/profiles/{id}", operationId: "getProfile", summary: "One profile", tag: "admin: profiles", auth: "adminToken", params: idParam, response: { status: 200, description: "The profile.", schema: storedProfile }, errors: ["NOT_FOUND"] },
+  { method: "put", path: "/v1/admin/profiles/{id}", operationId: "replaceProfile", summary: "Replace a profile", tag: "admin: profiles", auth: "adminToken", params: idParam, body: profileBodySchema, response: { status: 200, description: "The profile.", schema: storedProfile }, errors: ["NOT_FOUND"] },
+  { method: "delete", path: "/v1/admin/profiles/{id}", operationId: "deleteProfile", summary: "Delete a profile", tag: "admin: profiles", auth: "adminToken", params: idParam, response: { status: 204, description: "Deleted.", mediaType: null }, errors: ["NOT_FOUND"] },
+];
+
+/** Every documented route, in the order the reference shows them. */
+export const ROUTES: readonly RouteSpec[] = [...meta, ...agent, ...users, ...pools, ...servers, ...policies, ...admins];
