@@ -73,6 +73,7 @@ export async function verifyRelayTicket(key: Uint8Array, ticket: string, nowMs: 
       issuer: BROKER_ISSUER,
       currentDate: new Date(nowMs),
       clockTolerance: 5,
+      maxTokenAge: RELAY_TICKET_LIFETIME_SECONDS,
       requiredClaims: ["jti", "iat", "exp", "sub"],
     });
     const claims = relayTicketClaimsSchema.safeParse(payload);

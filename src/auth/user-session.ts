@@ -77,6 +77,8 @@ export async function verifySessionToken(key: Uint8Array, token: string, nowMs: 
       issuer: BROKER_ISSUER,
       currentDate: new Date(nowMs),
       clockTolerance: SESSION_CLOCK_TOLERANCE_SECONDS,
+      // Also refuses an `iat` in the future (beyond the tolerance): the broker never issues one.
+      maxTokenAge: SESSION_LIFETIME_SECONDS,
       requiredClaims: ["sub", "jti", "iat", "exp"],
     });
     const claims = sessionClaimsSchema.safeParse(payload);
