@@ -1,13 +1,13 @@
 /**
  * Admin management of session profiles, mounted at `/v1/admin/profiles` after the `/v1/admin`
- * router (whose `requireAdmin` also covers these paths); `requireAdmin` here keeps the router
+ * router (whose `requireAdminIdentity` also covers these paths); `requireAdminIdentity` here keeps the router
  * safe on its own. Updates are full replacements (PUT). The import takes X2Go's
  * `x2gobroker-sessionprofiles.conf` as a `text/plain` body.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { requireAdmin } from "../auth/admin.ts";
+import { requireAdminIdentity } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { BrokerError } from "../errors.ts";
 import { profileBodySchema, profileIdSchema, profileModeSchema, profileSchema } from "../profiles/profile-schema.ts";
@@ -27,7 +27,7 @@ export const importQuery = z.object({
 });
 
 export const profileAdminRoutes = new Hono<AppEnv>()
-  .use(requireAdmin)
+  .use(requireAdminIdentity)
   .get("/", validate("query", listQuery), async (c) =>
     c.json({ profiles: await listProfiles(c.env, c.req.valid("query").pool) }),
   )
