@@ -1,8 +1,9 @@
 /** Fakes and fixtures shared by the agent tests. */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type CryptoKey, generateKeyPair } from "jose";
+import { afterAll } from "vitest";
 import { parseConfig, type AgentConfig } from "../../../agent/config.ts";
 import type { AgentDeps, Send } from "../../../agent/deps.ts";
 import { nodeFileAccess } from "../../../agent/node-deps.ts";
@@ -12,8 +13,17 @@ export const FIXTURES = resolve(import.meta.dirname, "../../fixtures/agent");
 export const SERVER_ID = "srv_abcdefghij0123";
 export const POOL = "default";
 
+const createdDirs: string[] = [];
+
+// Registered when a test file imports these helpers: its temp dirs go when the file is done.
+afterAll(async () => {
+  await Promise.all(createdDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "agent-test-"));
+  const dir = await mkdtemp(join(tmpdir(), "agent-test-"));
+  createdDirs.push(dir);
+  return dir;
 }
 
 export function json(status: number, body: unknown): Response {
