@@ -1,17 +1,36 @@
 /**
  * Serves the broker from one workerd through Miniflare's API (no `wrangler dev` proxy in front,
  * see design decision 1), with in-memory D1 and Durable Objects and the migrations applied.
- * Loopback only.
+ * Shared by the benches and `npm run load`. Loopback only.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_readConfig } from "wrangler";
+import { childProcesses } from "./proc.ts";
 
 export interface BenchBroker {
   url: string;
+  /** The same Worker on a socket of its own, without Miniflare's entry worker in front (if asked for). */
+  directUrl: string | null;
   adminToken: string;
+  /** The workerd process serving the Worker, when it could be identified. */
+  workerdPid: number | null;
+  /** Names of the rate-limit bindings the Worker got from wrangler.toml (if asked for). */
+  rateLimits: string[];
   dispose(): Promise<void>;
+}
+
+export interface BenchBrokerOptions {
+  /** Bind SIGNING_KEY (user sign-in, relay tickets). Default true. */
+  signingKey?: boolean;
+  /** Bind wrangler.toml's `[[ratelimits]]`, so a run shows whether the limits bother users. Default false. */
+  rateLimits?: boolean;
+  /** Also serve the Worker on a direct socket. Default false. */
+  directSocket?: boolean;
+  /** The pool interval new pools get, ms. Default 10,000. */
+  defaultIntervalMs?: number;
 }
 
 const root = join(import.meta.dirname, "..");
@@ -19,10 +38,7 @@ const root = join(import.meta.dirname, "..");
 /** Bundles the Worker exactly as `wrangler deploy` would, into .tmp/bundle. */
 function bundleWorker(): string {
   const outdir = join(root, ".tmp", "bundle");
-  execFileSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
-    cwd: root,
-    stdio: "ignore",
-  });
+  execFileSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore" });
   return join(outdir, "index.js");
 }
 
@@ -36,24 +52,53 @@ function migrationStatements(): string[] {
     .filter((statement) => statement.length > 0);
 }
 
-export async function startBenchBroker(): Promise<BenchBroker> {
+/** The `[[ratelimits]]` of wrangler.toml in Miniflare's (v4) option shape. */
+function rateLimitOptions(): Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }> {
+  const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+  const bindings: Array<{ name: string; namespace_id: string; simple: { limit: number; period: number } }> = config.ratelimits;
+  return Object.fromEntries(
+    bindings.map((binding) => [binding.name, { namespace_id: binding.namespace_id, simple: { limit: binding.simple.limit, period: binding.simple.period as 10 | 60 } }]),
+  );
+}
+
+export async function startBenchBroker(options: BenchBrokerOptions = {}): Promise<BenchBroker> {
   const adminToken = `bench-admin-${crypto.randomUUID()}`;
+  const bindings: Record<string, string> = { ADMIN_TOKEN: adminToken, DEFAULT_INTERVAL_MS: String(options.defaultIntervalMs ?? 10_000) };
+  if (options.signingKey ?? true) bindings["SIGNING_KEY"] = `bench-signing-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const ratelimits = options.rateLimits ? rateLimitOptions() : {};
+  const before = new Set(childProcesses(process.pid, "workerd"));
   // Miniflare 5 takes a new options shape; the v4 shape is the documented, compact one.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
-    modules: true,
-    scriptPath: bundleWorker(),
-    compatibilityDate: "2026-11-01",
-    compatibilityFlags: ["nodejs_compat"],
-    d1Databases: { DB: "bench-db" },
-    durableObjects: { POOL: { className: "PoolObject", useSQLite: true } },
-    bindings: { ADMIN_TOKEN: adminToken, DEFAULT_INTERVAL_MS: "10000" },
-    host: "127.0.0.1",
-    port: 0,
+      modules: true,
+      scriptPath: bundleWorker(),
+      compatibilityDate: "2026-11-01",
+      compatibilityFlags: ["nodejs_compat"],
+      d1Databases: { DB: "bench-db" },
+      durableObjects: { POOL: { className: "PoolObject", useSQLite: true } },
+      ratelimits,
+      bindings,
+      host: "127.0.0.1",
+      port: 0,
+      ...(options.directSocket ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
     }),
   );
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
-  for (const statement of migrationStatements()) await db.prepare(statement).run();
-  return { url, adminToken, dispose: () => mf.dispose() };
+  try {
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+    const directUrl = options.directSocket ? (await mf.unsafeGetDirectURL("")).toString().replace(/\/$/, "") : null;
+    const db = await mf.getD1Database("DB");
+    for (const statement of migrationStatements()) await db.prepare(statement).run();
+    const spawned = childProcesses(process.pid, "workerd").filter((pid) => !before.has(pid));
+    return {
+      url,
+      directUrl,
+      adminToken,
+      workerdPid: spawned.length === 1 ? (spawned[0] as number) : null,
+      rateLimits: Object.keys(ratelimits),
+      dispose: () => mf.dispose(),
+    };
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
 }

@@ -1,29 +1,13 @@
 /**
- * The broker for the relay bench: bench/broker.ts's setup (bundled Worker, one workerd through
- * Miniflare's API, in-memory D1 and Durable Objects, migrations applied) plus a SIGNING_KEY,
- * which relay tickets and user sign-in need, and the pid of the workerd process so the bench
- * can read its memory and CPU time. Loopback only.
+ * The broker for the relay bench (bench/broker.ts with a SIGNING_KEY, which relay tickets and
+ * user sign-in need, and the Worker's direct socket), with a relay profile, users and one node
+ * kept up. Loopback only.
  */
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { exportJWK, generateKeyPair } from "jose";
 import { signHeartbeatToken } from "../agent/token.ts";
 import type { HeartbeatBody } from "../src/protocol.ts";
-import { childProcesses } from "./relay-proc.ts";
+import { type BenchBroker, startBenchBroker } from "./broker.ts";
 
-export interface RelayBenchBroker {
-  url: string;
-  /** The same Worker on a socket of its own, without Miniflare's entry worker in front. */
-  directUrl: string;
-  adminToken: string;
-  /** The workerd process serving the Worker (a child of this process). */
-  workerdPid: number;
-  dispose(): Promise<void>;
-}
-
-const root = join(import.meta.dirname, "..");
 const PROFILE_ID = "relay-bench";
 const HEARTBEAT_EVERY_MS = 5_000;
 /**
@@ -34,53 +18,16 @@ const HEARTBEAT_EVERY_MS = 5_000;
 const USERS = 24;
 const TICKETS_PER_USER_PER_MINUTE = 50;
 
-/** Bundles the Worker exactly as `wrangler deploy` would (same as bench/broker.ts). */
-function bundleWorker(): string {
-  const outdir = join(root, ".tmp", "bundle-relay");
-  execFileSync(join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], { cwd: root, stdio: "ignore" });
-  return join(outdir, "index.js");
-}
+/** The relay bench's broker: signing key for tickets, and the Worker's direct socket too. */
+export type RelayBenchBroker = BenchBroker & { directUrl: string; workerdPid: number };
 
-function migrationStatements(): string[] {
-  const dir = join(root, "migrations");
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(".sql"))
-    .sort()
-    .flatMap((name) => readFileSync(join(dir, name), "utf8").split("--> statement-breakpoint"))
-    .map((statement) => statement.replace(/^\s*--.*$/gm, "").trim())
-    .filter((statement) => statement.length > 0);
-}
-
-export async function startRelayBroker(): Promise<RelayBenchBroker> {
-  const adminToken = `bench-admin-${crypto.randomUUID()}`;
-  const signingKey = `bench-signing-${crypto.randomUUID()}-${crypto.randomUUID()}`;
-  const before = new Set(childProcesses(process.pid, "workerd"));
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: bundleWorker(),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
-      d1Databases: { DB: "bench-db" },
-      durableObjects: { POOL: { className: "PoolObject", useSQLite: true } },
-      bindings: { ADMIN_TOKEN: adminToken, SIGNING_KEY: signingKey, DEFAULT_INTERVAL_MS: "10000" },
-      host: "127.0.0.1",
-      port: 0,
-      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    }),
-  );
-  try {
-    const url = (await mf.ready).toString().replace(/\/$/, "");
-    const directUrl = (await mf.unsafeGetDirectURL("")).toString().replace(/\/$/, "");
-    const db = await mf.getD1Database("DB");
-    for (const statement of migrationStatements()) await db.prepare(statement).run();
-    const spawned = childProcesses(process.pid, "workerd").filter((pid) => !before.has(pid));
-    if (spawned.length !== 1) throw new Error(`expected one new workerd child process, found ${spawned.length}`);
-    return { url, directUrl, adminToken, workerdPid: spawned[0] as number, dispose: () => mf.dispose() };
-  } catch (error) {
-    await mf.dispose();
-    throw error;
+async function startRelayBroker(): Promise<RelayBenchBroker> {
+  const broker = await startBenchBroker({ signingKey: true, directSocket: true });
+  if (broker.directUrl === null || broker.workerdPid === null) {
+    await broker.dispose();
+    throw new Error("the relay bench needs the Worker's direct socket and its workerd pid");
   }
+  return { ...broker, directUrl: broker.directUrl, workerdPid: broker.workerdPid };
 }
 
 export interface Broker {

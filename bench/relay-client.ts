@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
 import type { FloodReport } from "./relay-endpoints.ts";
-import { rssBytes, sampleRss } from "./relay-proc.ts";
+import { rssBytes, sampleRss } from "./proc.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const MESSAGE_TIMEOUT_MS = 10_000;

@@ -24,7 +24,7 @@ import {
   ticketedConnects,
 } from "./relay-client.ts";
 import { type Haproxy, HAPROXY_PATH, startEchoServer, startHaproxy } from "./relay-endpoints.ts";
-import { cpuSeconds } from "./relay-proc.ts";
+import { cpuSeconds } from "./proc.ts";
 
 const MiB = 1024 * 1024;
 const THROUGHPUT = { warmupBytes: 16 * MiB, totalBytes: 256 * MiB, maxMs: 10_000, windowBytes: 4 * MiB };

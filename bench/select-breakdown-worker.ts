@@ -16,7 +16,7 @@ import { PoolObject } from "../src/pool/pool-object.ts";
 import type { SelectRequest } from "../src/pool/select-request.ts";
 import { toServerView } from "../src/pool/server-view.ts";
 import type { PoolStore } from "../src/pool/store.ts";
-import type { HeartbeatBody } from "../src/protocol.ts";
+import { benchHeartbeatBody } from "./node-state.ts";
 
 /** The private members this bench reads (TypeScript-private only, so present at runtime). */
 interface Internals {
@@ -29,19 +29,7 @@ interface Internals {
 
 const POOL = "breakdown";
 
-function liveBody(index: number): HeartbeatBody {
-  return {
-    loadAvg: [0.4 + (index % 7) / 10, 0.5, 0.6],
-    cpuCount: 8,
-    cpuMhz: 2400,
-    memTotalBytes: 32_000_000_000,
-    memAvailableBytes: 20_000_000_000 - index * 1_000_000,
-    sessions: Array.from({ length: 5 }, (_, i) => ({ id: `s-${index}-${i}`, user: `user${(index * 5 + i) % 1000}`, state: i % 3 === 0 ? "suspended" : "running", startedAt: 1_700_000_000_000 + i })),
-    users: Array.from({ length: 5 }, (_, i) => `user${(index * 5 + i) % 1000}`),
-    staticData: { site: "bench", maxSessions: 40 },
-    metrics: { collectMs: 3 },
-  };
-}
+const liveBody = benchHeartbeatBody;
 
 function request(login: string): SelectRequest {
   return { action: "session/start", user: { login, groups: [], isAdmin: false, isManager: false }, local: {}, data: {} };

@@ -12,8 +12,8 @@ import { build } from "esbuild";
 import { exportJWK, generateKeyPair } from "jose";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { signHeartbeatToken } from "../agent/token.ts";
-import type { HeartbeatBody } from "../src/protocol.ts";
 import { type BenchBroker, startBenchBroker } from "./broker.ts";
+import { benchHeartbeatBody } from "./node-state.ts";
 import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -35,18 +35,7 @@ const TARGET_P50_MS = 5;
 const TARGET_P99_MS = 20;
 
 function heartbeatBody(index: number): string {
-  const body: HeartbeatBody = {
-    loadAvg: [0.4 + (index % 7) / 10, 0.5, 0.6],
-    cpuCount: 8,
-    cpuMhz: 2400,
-    memTotalBytes: 32_000_000_000,
-    memAvailableBytes: 20_000_000_000 - index * 1_000_000,
-    sessions: Array.from({ length: 5 }, (_, i) => ({ id: `s-${index}-${i}`, user: `user${(index * 5 + i) % 1000}`, state: i % 3 === 0 ? "suspended" : "running", startedAt: 1_700_000_000_000 + i })),
-    users: Array.from({ length: 5 }, (_, i) => `user${(index * 5 + i) % 1000}`),
-    staticData: { site: "bench", maxSessions: 40 },
-    metrics: { collectMs: 3 },
-  };
-  return JSON.stringify(body);
+  return JSON.stringify(benchHeartbeatBody(index));
 }
 
 async function admin(broker: BenchBroker, method: string, path: string, body?: unknown): Promise<Response> {

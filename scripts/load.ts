@@ -33,7 +33,14 @@ import { jitteredIntervalMs } from "../agent/backoff.ts";
 import { type NodeIdentity, SeqCounter, signHeartbeatToken } from "../agent/token.ts";
 import { percentile, renderSection, round, type BenchSection } from "../bench/lib.ts";
 import type { HeartbeatBody, NodeSession } from "../src/protocol.ts";
-import { type LoadBroker, processCpuMs, startLoadBroker } from "./load-broker.ts";
+import { type BenchBroker, startBenchBroker } from "../bench/broker.ts";
+import { cpuSeconds } from "../bench/proc.ts";
+
+/** CPU time a process has used so far, in ms; null once it is gone. */
+function processCpuMs(pid: number): number | null {
+  const seconds = cpuSeconds(pid);
+  return Number.isNaN(seconds) ? null : seconds * 1000;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -457,7 +464,7 @@ async function finalChecks(downDuringRun: number, polls: number): Promise<Checks
 async function main(): Promise<number> {
   const setupStarted = performance.now();
   process.stderr.write(`load: starting the broker (one workerd) …\n`);
-  const broker: LoadBroker = await startLoadBroker({ intervalMs: INTERVAL_MS });
+  const broker: BenchBroker = await startBenchBroker({ rateLimits: true, defaultIntervalMs: INTERVAL_MS });
   brokerUrl = new URL(broker.url);
   if (brokerUrl.hostname !== "127.0.0.1") throw new Error(`refusing a non-loopback broker ${broker.url}`);
   adminHeaders = { Authorization: `Bearer ${broker.adminToken}` };

@@ -1,4 +1,4 @@
-/** Reading a process's memory and CPU time from /proc (Linux), for the relay bench. */
+/** Reading a process's memory and CPU time from /proc (Linux), for the benches and the load run. */
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux). */
