@@ -19,15 +19,15 @@ const USERS = 24;
 const TICKETS_PER_USER_PER_MINUTE = 50;
 
 /** The relay bench's broker: signing key for tickets, and the Worker's direct socket too. */
-export type RelayBenchBroker = BenchBroker & { directUrl: string; workerdPid: number };
+export type RelayBenchBroker = BenchBroker & { workerdPid: number };
 
 async function startRelayBroker(): Promise<RelayBenchBroker> {
-  const broker = await startBenchBroker({ signingKey: true, directSocket: true });
-  if (broker.directUrl === null || broker.workerdPid === null) {
+  const broker = await startBenchBroker({ signingKey: true });
+  if (broker.workerdPid === null) {
     await broker.dispose();
-    throw new Error("the relay bench needs the Worker's direct socket and its workerd pid");
+    throw new Error("the relay bench needs the workerd pid");
   }
-  return { ...broker, directUrl: broker.directUrl, workerdPid: broker.workerdPid };
+  return { ...broker, workerdPid: broker.workerdPid };
 }
 
 export interface Broker {

@@ -112,8 +112,8 @@ export async function runRelayBench(): Promise<BenchSection[]> {
     const direct = `ws://127.0.0.1:${echo.port}/desktop`;
     const paths: Path[] = [
       { name: "direct", pid: null, ticketed: false, urls: async (count) => Array.from({ length: count }, () => direct) },
-      { name: ENTRY_RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.url, count) },
-      { name: RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.directUrl, count) },
+      { name: ENTRY_RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.entryUrl, count) },
+      { name: RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.url, count) },
     ];
     if (haproxy) {
       const via = `ws://127.0.0.1:${haproxy.port}/desktop`;
@@ -121,7 +121,7 @@ export async function runRelayBench(): Promise<BenchSection[]> {
     }
 
     // Opened first, used last: a relayed connection must outlive the origin-connect timeout.
-    const longLived = await openSocket(await broker.ticketUrl(broker.broker.directUrl));
+    const longLived = await openSocket(await broker.ticketUrl(broker.broker.url));
     const longLivedOpenedAt = performance.now();
 
     // Throughput, interleaved rounds.
@@ -156,7 +156,7 @@ export async function runRelayBench(): Promise<BenchSection[]> {
       setup.set(path.name, { ...connects, cpuMsPerConnection });
       concurrent.set(path.name, await concurrentConnections(await path.urls(CONCURRENT), CONCURRENT_TRIPS, SMALL_BYTES));
     }
-    const ticketed = await ticketedConnects(TICKETED_CONNECTS, () => broker.ticketUrl(broker.broker.directUrl));
+    const ticketed = await ticketedConnects(TICKETED_CONNECTS, () => broker.ticketUrl(broker.broker.url));
 
     // Stalled reader, per path.
     const stalls = new Map<string, StallResult>();

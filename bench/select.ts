@@ -244,7 +244,7 @@ export async function runSelectBench(): Promise<BenchSection[]> {
       {
         title: "Select end to end (1,000 servers)",
         setup:
-          `broker in one workerd (Miniflare API, in-memory D1 and Durable Objects), ${NODES} nodes enrolled and each sending one signed heartbeat through the HTTP API ` +
+          `broker in one workerd (Miniflare API, the Worker's own socket, in-memory D1 and Durable Objects), ${NODES} nodes enrolled and each sending one signed heartbeat through the HTTP API ` +
           `(${round(enrolSeconds, 1)} s at ×${ENROL_CONCURRENCY}; ${before.up} up), default chain; each select is POST /v1/pools/:pool/select (admin token) for a session/start of a new user, ` +
           `so the whole chain runs and the choice is reserved for 60 s — reservations accumulate during the run (column 'reservations': live pending placements at the end of the run); ` +
           `${WARMUP_SELECTS} warm-up selects first; the pool object runs selects one at a time, so ×${CONCURRENCY} mostly adds queueing; client (Node fetch) on the same 2-core machine, loopback`,
