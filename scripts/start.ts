@@ -102,6 +102,8 @@ Admin token for this run (also in .wrangler/demo/admin-token):
 Demo users (profile "demo", relay mode):
 ${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).join("\n")}
 
+Dashboard: ${broker.url}/admin (sign in with the admin token)   API reference: ${broker.url}/docs
+
 Try:
   curl -s -H "Authorization: Bearer ${adminToken}" ${broker.url}/v1/admin/pools/default/servers
   TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"login":"${alice?.login}","password":"${alice?.password}"}' ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
