@@ -3,23 +3,13 @@
  * they enrol, heartbeat, go down when killed and come back when restarted. Loopback only.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
 
 const INTERVAL_MS = 1000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 let workDir: string;
 let broker: LocalBroker;

@@ -12,7 +12,7 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, type BrokerOptions, enrolAgent, type LocalBroker, listServers, startBroker, waitFor } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, type BrokerOptions, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
 
 const AGENTS = 20;
 const INTERVAL_MS = 1000;
@@ -23,15 +23,6 @@ const OUTAGE_MS = 5 * MAX_BACKOFF_MS;
 /** A reconnection: within one backoff window, plus one request and our polling. */
 const RECONNECT_WITHIN_MS = MAX_BACKOFF_MS + 1500;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** A TCP forwarder that can be cut (port closed, connections dropped) and restored. */
 class Switch {

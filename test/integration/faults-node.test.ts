@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
 import { MISSED_BEATS_BEFORE_DOWN } from "../../src/protocol.ts";
 import { ORIGIN_CONNECT_TIMEOUT_MS } from "../../src/relay.ts";
 
@@ -22,15 +22,6 @@ const INTERVAL_MS = 1000;
 const DOWN_WITHIN_MS = MISSED_BEATS_BEFORE_DOWN * INTERVAL_MS + 1500;
 const USER = { login: "fault-user", password: "fault-password-123" };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 interface Origin {
   url: string;
