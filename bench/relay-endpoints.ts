@@ -6,10 +6,11 @@
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EchoServerMessage } from "./relay-echo-server.ts";
+import { freePort } from "../scripts/local-cluster.ts";
 
 export const HAPROXY_PATH = "/usr/sbin/haproxy";
 
@@ -67,17 +68,6 @@ export async function startEchoServer(): Promise<EchoServer> {
   };
 }
 
-/** A port free right now on 127.0.0.1 (for HAProxy, which cannot bind port 0 and report it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 async function accepting(port: number, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;

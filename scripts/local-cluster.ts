@@ -197,11 +197,23 @@ export async function enrolAgent(broker: LocalBroker, options: DemoAgentOptions)
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
+    server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** Options for a throw-away broker: a free port, fresh secrets, state and log under `dir`. */
+export async function scratchBrokerOptions(dir: string): Promise<BrokerOptions> {
+  return {
+    port: await freePort(),
+    persistTo: join(dir, "state"),
+    adminToken: `scratch-admin-${crypto.randomUUID()}`,
+    signingKey: `scratch-signing-${crypto.randomUUID()}`,
+    logFile: join(dir, "wrangler.log"),
+  };
 }
 
 export { waitFor };

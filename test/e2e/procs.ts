@@ -5,10 +5,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
+
+export { freePort } from "../../scripts/local-cluster.ts";
 
 /** Every process group this test process started and has not seen exit: killed on exit as a last resort. */
 const liveGroups = new Set<number>();
@@ -131,18 +133,6 @@ export async function stopAll(procs: Array<{ stop(): Promise<void> } | undefined
     }
   }
   if (errors.length > 0) throw new AggregateError(errors, "some processes did not stop cleanly");
-}
-
-/** A port the OS says is free on 127.0.0.1 (closed again before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 100): Promise<void> {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
 
 const INTERVAL_MS = 1000;
 
@@ -21,13 +21,7 @@ async function statusOf(serverId: string): Promise<string | undefined> {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "broker-it-"));
-  broker = await startBroker({
-    port: await freePort(),
-    persistTo: join(workDir, "state"),
-    adminToken: `it-admin-${crypto.randomUUID()}`,
-    signingKey: `it-signing-${crypto.randomUUID()}`,
-    logFile: join(workDir, "wrangler.log"),
-  });
+  broker = await startBroker(await scratchBrokerOptions(workDir));
   await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: INTERVAL_MS });
   for (const [index, staticData] of [{ gpu: false }, { gpu: true }, { gpu: false, maxSessions: 4 }].entries()) {
     const hostname = `it-node-${index + 1}`;

@@ -12,7 +12,7 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, type BrokerOptions, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, type BrokerOptions, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
 
 const AGENTS = 20;
 const INTERVAL_MS = 1000;
@@ -75,13 +75,7 @@ const agents: AgentHandle[] = [];
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "broker-faults-herd-"));
-  brokerOptions = {
-    port: await freePort(),
-    persistTo: join(workDir, "state"),
-    adminToken: `it-admin-${crypto.randomUUID()}`,
-    signingKey: `it-signing-${crypto.randomUUID()}`,
-    logFile: join(workDir, "wrangler.log"),
-  };
+  brokerOptions = await scratchBrokerOptions(workDir);
   broker = await startBroker(brokerOptions);
   relay = new Switch(await freePort(), brokerOptions.port);
   await relay.restore();

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort } from "../../scripts/local-cluster.ts";
+import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
 import { MISSED_BEATS_BEFORE_DOWN } from "../../src/protocol.ts";
 import { ORIGIN_CONNECT_TIMEOUT_MS } from "../../src/relay.ts";
 
@@ -149,13 +149,7 @@ const statusOf = async (name: string) => (await listServers(broker)).find((serve
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "broker-faults-node-"));
-  broker = await startBroker({
-    port: await freePort(),
-    persistTo: join(workDir, "state"),
-    adminToken: `it-admin-${crypto.randomUUID()}`,
-    signingKey: `it-signing-${crypto.randomUUID()}`,
-    logFile: join(workDir, "wrangler.log"),
-  });
+  broker = await startBroker(await scratchBrokerOptions(workDir));
   await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: INTERVAL_MS });
   for (const name of ["node-a", "node-b", "node-c"]) origins.set(name, await startOrigin(name));
   hanging = await startHangingOrigin();

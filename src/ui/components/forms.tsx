@@ -6,6 +6,22 @@ export function CsrfField({ session }: { session: UiSession }) {
   return <input type="hidden" name="_csrf" value={session.csrf} />;
 }
 
+/**
+ * A one-button POST form for a row action (delete, disable, …). The row's name follows the
+ * visible label for screen readers, so "Delete" buttons in a table stay distinguishable.
+ */
+export function RowAction(props: { action: string; session: UiSession; label: string; subject: string; danger?: boolean }) {
+  return (
+    <form method="post" action={props.action}>
+      <CsrfField session={props.session} />
+      <button type="submit" class={props.danger ? "danger" : undefined}>
+        {props.label}
+        <span class="visually-hidden"> {props.subject}</span>
+      </button>
+    </form>
+  );
+}
+
 /** A success message, announced politely. */
 export function Notice({ text }: { text?: string | undefined }) {
   return text ? (

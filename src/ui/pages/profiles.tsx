@@ -1,5 +1,5 @@
 /** Session profiles: list, create (the profile as JSON, as the API takes it), delete. */
-import { CsrfField, ErrorBox, Notice } from "../components/forms.tsx";
+import { CsrfField, ErrorBox, Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { listText } from "../format.ts";
 import type { Profile } from "../../profiles/profile-schema.ts";
@@ -58,12 +58,7 @@ export function ProfilesPage({ session, profiles, draft, notice, error }: Profil
                 </td>
                 <td>{profile.policy ? `${profile.policy.steps.length} steps` : "pool's"}</td>
                 <td class="actions">
-                  <form method="post" action={`${profilePath(profile.id)}/delete`}>
-                    <CsrfField session={session} />
-                    <button type="submit" class="danger">
-                      Delete<span class="visually-hidden"> {profile.id}</span>
-                    </button>
-                  </form>
+                  <RowAction action={`${profilePath(profile.id)}/delete`} session={session} label="Delete" subject={profile.id} danger />
                 </td>
               </tr>
             ))}

@@ -1,5 +1,5 @@
 /** Broker-managed users: list, create, enable / disable, delete. Password hashes are never shown. */
-import { CsrfField, ErrorBox, Notice } from "../components/forms.tsx";
+import { CsrfField, ErrorBox, Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { listText, utc } from "../format.ts";
 import type { PublicUser } from "../../users.ts";
@@ -51,19 +51,13 @@ export function UsersPage({ session, users, values, notice, error }: UsersPagePr
               <td>{user.disabled ? "disabled" : "active"}</td>
               <td>{utc(user.createdAt)}</td>
               <td class="actions">
-                <form method="post" action={`${userPath(user.login)}/${user.disabled ? "enable" : "disable"}`}>
-                  <CsrfField session={session} />
-                  <button type="submit">
-                    {user.disabled ? "Enable" : "Disable"}
-                    <span class="visually-hidden"> {user.login}</span>
-                  </button>
-                </form>
-                <form method="post" action={`${userPath(user.login)}/delete`}>
-                  <CsrfField session={session} />
-                  <button type="submit" class="danger">
-                    Delete<span class="visually-hidden"> {user.login}</span>
-                  </button>
-                </form>
+                <RowAction
+                  action={`${userPath(user.login)}/${user.disabled ? "enable" : "disable"}`}
+                  session={session}
+                  label={user.disabled ? "Enable" : "Disable"}
+                  subject={user.login}
+                />
+                <RowAction action={`${userPath(user.login)}/delete`} session={session} label="Delete" subject={user.login} danger />
               </td>
             </tr>
           ))}
