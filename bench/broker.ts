@@ -33,7 +33,13 @@ export interface BenchBrokerOptions {
   rateLimits?: boolean;
   /** The pool interval new pools get, ms. Default 10,000. */
   defaultIntervalMs?: number;
+  /**
+   * Another workerd binary to serve the Worker with (default: the one Miniflare depends on).
+   * The compatibility date is capped at the newest one that binary supports.
+   */
+  workerdPath?: string;
 }
+
 
 const root = join(import.meta.dirname, "..");
 
@@ -55,27 +61,52 @@ function migrationStatements(): string[] {
 }
 
 /** The `[[ratelimits]]` of wrangler.toml in Miniflare's (v4) option shape. */
-function rateLimitOptions(): Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }> {
-  const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+function rateLimitOptions(config: ReturnType<typeof unstable_readConfig>): Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }> {
   const bindings: Array<{ name: string; namespace_id: string; simple: { limit: number; period: number } }> = config.ratelimits;
   return Object.fromEntries(
     bindings.map((binding) => [binding.name, { namespace_id: binding.namespace_id, simple: { limit: binding.simple.limit, period: binding.simple.period as 10 | 60 } }]),
   );
 }
 
+/**
+ * Points Miniflare at `workerdPath` (if given) until the returned function is called. Miniflare
+ * takes the binary only from MINIFLARE_WORKERD_PATH, read when it spawns workerd.
+ */
+function useWorkerd(workerdPath: string | undefined): () => void {
+  if (!workerdPath) return () => {};
+  const previous = process.env["MINIFLARE_WORKERD_PATH"];
+  process.env["MINIFLARE_WORKERD_PATH"] = workerdPath;
+  return () => {
+    if (previous === undefined) delete process.env["MINIFLARE_WORKERD_PATH"];
+    else process.env["MINIFLARE_WORKERD_PATH"] = previous;
+  };
+}
+
+/** The newest compatibility date a workerd binary supports (`workerd --version`: "workerd 2026-09-17"). */
+function newestCompatibilityDate(workerdPath: string): string {
+  const version = execFileSync(workerdPath, ["--version"], { encoding: "utf8" }).trim();
+  const date = /\d{4}-\d{2}-\d{2}$/.exec(version)?.[0];
+  if (!date) throw new Error(`${workerdPath} --version printed ${JSON.stringify(version)}, not a date`);
+  return date;
+}
+
 export async function startBenchBroker(options: BenchBrokerOptions = {}): Promise<BenchBroker> {
   const adminToken = `bench-admin-${crypto.randomUUID()}`;
   const bindings: Record<string, string> = { ADMIN_TOKEN: adminToken, DEFAULT_INTERVAL_MS: String(options.defaultIntervalMs ?? 10_000) };
   if (options.signingKey ?? true) bindings["SIGNING_KEY"] = `bench-signing-${crypto.randomUUID()}-${crypto.randomUUID()}`;
-  const ratelimits = options.rateLimits ? rateLimitOptions() : {};
+  const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+  const ratelimits = options.rateLimits ? rateLimitOptions(config) : {};
   const before = new Set(childProcesses(process.pid, "workerd"));
+  const configDate = config.compatibility_date as string;
+  const binaryDate = options.workerdPath ? newestCompatibilityDate(options.workerdPath) : configDate;
+  const restoreWorkerd = useWorkerd(options.workerdPath);
   // Miniflare 5 takes a new options shape; the v4 shape is the documented, compact one.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
       scriptPath: bundleWorker(),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
+      compatibilityDate: binaryDate < configDate ? binaryDate : configDate,
+      compatibilityFlags: config.compatibility_flags,
       d1Databases: { DB: "bench-db" },
       durableObjects: { POOL: { className: "PoolObject", useSQLite: true } },
       ratelimits,
@@ -102,5 +133,7 @@ export async function startBenchBroker(options: BenchBrokerOptions = {}): Promis
   } catch (error) {
     await mf.dispose();
     throw error;
+  } finally {
+    restoreWorkerd();
   }
 }

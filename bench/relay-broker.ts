@@ -21,8 +21,8 @@ const TICKETS_PER_USER_PER_MINUTE = 50;
 /** The relay bench's broker: signing key for tickets, and the Worker's direct socket too. */
 export type RelayBenchBroker = BenchBroker & { workerdPid: number };
 
-async function startRelayBroker(): Promise<RelayBenchBroker> {
-  const broker = await startBenchBroker({ signingKey: true });
+async function startRelayBroker(workerdPath: string | undefined): Promise<RelayBenchBroker> {
+  const broker = await startBenchBroker({ signingKey: true, ...(workerdPath ? { workerdPath } : {}) });
   if (broker.workerdPid === null) {
     await broker.dispose();
     throw new Error("the relay bench needs the workerd pid");
@@ -68,10 +68,11 @@ function heartbeatBody(): string {
 
 /**
  * The broker with users, a relay profile, and one node whose origin is `originUrl`, enrolled
- * and kept `up` by a signed heartbeat every few seconds until `stopHeartbeats`.
+ * and kept `up` by a signed heartbeat every few seconds until `stopHeartbeats`. `workerdPath`:
+ * serve it with that workerd binary instead of Miniflare's own.
  */
-export async function prepareBroker(originUrl: string): Promise<Broker> {
-  const broker = await startRelayBroker();
+export async function prepareBroker(originUrl: string, workerdPath?: string): Promise<Broker> {
+  const broker = await startRelayBroker(workerdPath);
   try {
     const base = broker.url;
     const admin = broker.adminToken;

@@ -10,6 +10,7 @@
  * fresh single-use ticket from `POST /v1/sessions`, fetched before the timed part unless the
  * row says "ticket + connect". Loopback only; every phase is bounded in bytes, count and time.
  */
+import { createRequire } from "node:module";
 import { type BenchCheck, type BenchSection, percentile, round } from "./lib.ts";
 import { type Broker, prepareBroker } from "./relay-broker.ts";
 import {
@@ -25,6 +26,7 @@ import {
 } from "./relay-client.ts";
 import { type Haproxy, HAPROXY_PATH, startEchoServer, startHaproxy } from "./relay-endpoints.ts";
 import { cpuSeconds } from "./proc.ts";
+import { REFERENCE_WORKERD_VERSION, referenceWorkerdPath } from "./reference-workerd.ts";
 
 const MiB = 1024 * 1024;
 const THROUGHPUT = { warmupBytes: 16 * MiB, totalBytes: 256 * MiB, maxMs: 10_000, windowBytes: 4 * MiB };
@@ -50,6 +52,10 @@ const RELAY = "broker relay";
 /** The same Worker behind Miniflare's entry worker (Miniflare's default socket, a dev-only hop). */
 const ENTRY_RELAY = "broker relay, Miniflare entry";
 const HAPROXY = "HAProxy";
+/** The same Worker on the last workerd with KJ's own network I/O (bench/reference-workerd.ts). */
+const REFERENCE_RELAY = `broker relay, workerd ${REFERENCE_WORKERD_VERSION} (KJ I/O)`;
+/** The workerd Miniflare runs (its own dependency, which may differ from a top-level one). */
+const WORKERD_VERSION = (createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd/package.json") as { version: string }).version;
 
 interface Path {
   name: string;
@@ -108,6 +114,14 @@ export async function runRelayBench(): Promise<BenchSection[]> {
       console.error(`relay bench: ${error instanceof Error ? error.message : error}`);
     }
     if (haproxy) cleanups.push(() => haproxy?.stop());
+    const referencePath = referenceWorkerdPath();
+    const reference = referencePath ? await prepareBroker(`http://127.0.0.1:${echo.port}/desktop`, referencePath) : null;
+    if (reference) {
+      cleanups.push(() => reference.broker.dispose());
+      cleanups.push(() => reference.stopHeartbeats());
+    } else {
+      console.error("relay bench: no reference workerd (npm run bench:reference-workerd fetches it); its row is left out");
+    }
 
     const direct = `ws://127.0.0.1:${echo.port}/desktop`;
     const paths: Path[] = [
@@ -115,6 +129,9 @@ export async function runRelayBench(): Promise<BenchSection[]> {
       { name: ENTRY_RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.entryUrl, count) },
       { name: RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.url, count) },
     ];
+    if (reference) {
+      paths.push({ name: REFERENCE_RELAY, pid: reference.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(reference, reference.broker.url, count) });
+    }
     if (haproxy) {
       const via = `ws://127.0.0.1:${haproxy.port}/desktop`;
       paths.push({ name: HAPROXY, pid: haproxy.pid, ticketed: false, urls: async (count) => Array.from({ length: count }, () => via) });
@@ -203,13 +220,14 @@ interface Results {
 
 function sections(results: Results): BenchSection[] {
   const { paths, haproxy } = results;
-  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
+  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), "KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
   const relayName = RELAY;
   const runsOf = (name: string) => results.throughputRows.get(name)?.runs ?? [];
   /** Relay ÷ HAProxy per round (the two runs of a round are back to back), then the median. */
   const pairedRatio = (name: string) => median(runsOf(name).map((value, index) => value / (runsOf(HAPROXY)[index] as number)));
   const ratio = pairedRatio(relayName);
   const entryRatio = pairedRatio(ENTRY_RELAY);
+  const hasReference = paths.some((path) => path.name === REFERENCE_RELAY);
   const throughputChecks: BenchCheck[] = [
     haproxy
       ? {
@@ -218,6 +236,15 @@ function sections(results: Results): BenchSection[] {
           detail: `${round(ratio, 2)}× (median of ${THROUGHPUT_ROUNDS} back-to-back pairs; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(HAPROXY)), 0)} MB/s); behind Miniflare's entry worker ${round(entryRatio, 2)}×`,
         }
       : { name: `relay throughput ≥ ${THROUGHPUT_RATIO_TARGET} × HAProxy's`, pass: true, detail: "not checked: HAProxy is not installed (bash scripts/e2e-setup.sh installs it)" },
+    ...(haproxy && hasReference
+      ? [
+          {
+            name: `the same relay on workerd ${REFERENCE_WORKERD_VERSION} (KJ I/O) ≥ ${THROUGHPUT_RATIO_TARGET} × HAProxy's`,
+            pass: pairedRatio(REFERENCE_RELAY) >= THROUGHPUT_RATIO_TARGET,
+            detail: `${round(pairedRatio(REFERENCE_RELAY), 2)}× (median ${round(median(runsOf(REFERENCE_RELAY)), 0)} MB/s): the gap above is the runtime's network backend, not the Worker`,
+          },
+        ]
+      : []),
     {
       name: "a relayed connection outlives the origin-connect timeout",
       pass: results.longLived.ok,
