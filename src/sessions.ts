@@ -65,12 +65,16 @@ export async function startSession(env: Env, identity: Identity, profileId: stri
   return connectionAnswer(env, identity, profile, { ...decision, sessionId, resumed: decision.resumeSessionId !== undefined }, context);
 }
 
-/** Resumes one of the identity's own sessions; anyone else's is refused (403), admins included. */
+/**
+ * Resumes one of the identity's own sessions. Anyone else's (admins included) is answered like
+ * a session that does not exist, so the answer does not confirm that someone has that session.
+ */
 export async function resumeSession(env: Env, identity: Identity, sessionId: string, profileId: string, context: RequestContext): Promise<ConnectionAnswer> {
   const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
   const session = (await poolStub(env, profile.pool).listSessions(null)).find((candidate) => candidate.id === sessionId);
-  if (!session) throw new BrokerError("NOT_FOUND", `no session ${sessionId} in pool ${profile.pool}`);
-  if (session.user !== identity.login) throw new BrokerError("FORBIDDEN", "this session belongs to another user");
+  if (!session || session.user !== identity.login) {
+    throw new BrokerError("NOT_FOUND", `you have no session ${sessionId} in pool ${profile.pool}`);
+  }
   if (profile.hosts.length > 0 && !profile.hosts.some((host) => host.name === session.hostname)) {
     throw new BrokerError("FORBIDDEN", `profile ${profile.id} does not include ${session.hostname}`);
   }

@@ -62,8 +62,8 @@ async function x2goCookie(user: string, fields: Record<string, string>, headers:
 }
 
 describe("authorisation: another user's things", () => {
-  it("refuses to resume another user's session", async () => {
-    await expectRefused({ method: "POST", path: `/v1/sessions/${BOB_SESSION_ID}/resume`, headers: json(fx.alice), body: JSON.stringify({ profileId: PROFILE_ID }) }, 403, "alice resuming bob's session");
+  it("refuses to resume another user's session, answering as if it did not exist", async () => {
+    await expectRefused({ method: "POST", path: `/v1/sessions/${BOB_SESSION_ID}/resume`, headers: json(fx.alice), body: JSON.stringify({ profileId: PROFILE_ID }) }, 404, "alice resuming bob's session");
   });
 
   it("refuses to list another user's sessions, or everyone's, to a plain user", async () => {
