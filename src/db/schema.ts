@@ -121,3 +121,19 @@ export const x2goCookies = sqliteTable(
 );
 
 export type X2goCookieRow = typeof x2goCookies.$inferSelect;
+
+/**
+ * Dashboard sessions ended by signing out (src/ui/session.ts). The session cookie is a signed
+ * token, so signing out must also refuse a copy of it; a row lives until the token would have
+ * expired anyway, then it is purged.
+ */
+export const revokedUiSessions = sqliteTable(
+  "revoked_ui_sessions",
+  {
+    /** The session token's `jti`. */
+    sessionId: text("session_id").primaryKey(),
+    /** The token's own expiry, ms since the epoch. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (table) => [index("revoked_ui_sessions_expires_idx").on(table.expiresAt)],
+);

@@ -3,7 +3,8 @@
  * in an HttpOnly, Secure, SameSite=Strict cookie scoped to `/admin`. The token carries no secret:
  * who signed in, how, a per-session CSRF token, and a fingerprint of the credential that was used
  * (so rotating the admin token, changing the admin's password or revoking their admin rights ends
- * the session at once).
+ * the session at once). Signing out records the session's id (src/ui/revocations.ts), so a copy
+ * of the cookie stops working too.
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -15,6 +16,7 @@ import { passwordVersion } from "../auth/user-session.ts";
 import { randomToken, toBase64Url } from "../crypto.ts";
 import { findUser } from "../db/user-queries.ts";
 import type { Env } from "../env.ts";
+import { isUiSessionRevoked, revokeUiSession } from "./revocations.ts";
 
 export const ADMIN_UI_AUDIENCE = "broker:admin-ui";
 export const ADMIN_UI_COOKIE = "broker_admin";
@@ -41,6 +43,8 @@ const claimsSchema = z.object({
 
 /** A verified dashboard session, as handlers see it. */
 export interface UiSession {
+  /** The token's `jti`: what signing out revokes. */
+  id: string;
   login: string;
   source: UiSource;
   csrf: string;
@@ -104,15 +108,17 @@ export async function startUiSession(c: Context, principal: UiPrincipal, nowMs =
   return true;
 }
 
-/** Clears the cookie (same name, path and flags, `Max-Age=0`). */
-export function endUiSession(c: Context): void {
+/** Signs `session` out: revokes its id until it would expire, then clears the cookie (same name, path and flags, `Max-Age=0`). */
+export async function endUiSession(c: Context, session: UiSession, nowMs = Date.now()): Promise<void> {
+  await revokeUiSession((c.env as Env).DB, session.id, session.expiresAt, nowMs);
   deleteCookie(c, ADMIN_UI_COOKIE, { path: ADMIN_UI_PATH, httpOnly: true, secure: true, sameSite: "Strict" });
 }
 
 /**
  * The request's dashboard session, or null: checks the signature (HS256 only), audience, issuer,
- * lifetime (issued neither in the future nor more than 8 h ago) and claims, then that the credential it was bound to still stands (one D1 read for
- * password admins). Never throws; the reason is logged, never returned.
+ * lifetime (issued neither in the future nor more than 8 h ago) and claims, then that it was not
+ * signed out and that the credential it was bound to still stands (one D1 read, two for password
+ * admins). Never throws; the reason is logged, never returned.
  */
 export async function readUiSession(c: Context, nowMs = Date.now()): Promise<UiSession | null> {
   const token = getCookie(c, ADMIN_UI_COOKIE);
@@ -141,10 +147,14 @@ export async function readUiSession(c: Context, nowMs = Date.now()): Promise<UiS
     console.warn(`dashboard session refused: ${error instanceof errors.JOSEError ? error.code : "malformed"}`);
     return null;
   }
-  const current = await credentialVersion(env, key, claims.src, claims.sub);
+  const [revoked, current] = await Promise.all([isUiSessionRevoked(env.DB, claims.jti), credentialVersion(env, key, claims.src, claims.sub)]);
+  if (revoked) {
+    console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: signed out`);
+    return null;
+  }
   if (current === null || current !== claims.cv) {
     console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: its credential changed`);
     return null;
   }
-  return { login: claims.sub, source: claims.src, csrf: claims.csrf, expiresAt: claims.exp * 1000 };
+  return { id: claims.jti, login: claims.sub, source: claims.src, csrf: claims.csrf, expiresAt: claims.exp * 1000 };
 }

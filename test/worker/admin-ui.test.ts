@@ -156,6 +156,32 @@ describe("dashboard: sign-in", () => {
     expect(cleared).toMatch(/^broker_admin=;/);
     for (const flag of ["Max-Age=0", "Path=/admin", "HttpOnly", "Secure", "SameSite=Strict"]) expect(cleared).toContain(flag);
   });
+
+  it("signs out for good: a copy of the signed-out cookie is refused, other sessions go on", async () => {
+    const signedOut = await signIn();
+    const other = await signIn();
+    expect((await ui("/admin/logout", { cookie: signedOut.cookie, form: { _csrf: signedOut.csrf } })).status).toBe(303);
+    const page = await ui("/admin/servers", { cookie: signedOut.cookie });
+    expect(page.status).toBe(303);
+    expect(page.headers.get("Location")).toBe("/admin/login");
+    const polled = await ui("/admin/api/servers", { cookie: signedOut.cookie });
+    expect(polled.status).toBe(401);
+    expect((await ui("/admin/logout", { cookie: signedOut.cookie, form: { _csrf: signedOut.csrf } })).status).toBe(401);
+    expect((await ui("/admin/servers", { cookie: other.cookie })).status).toBe(200);
+  });
+
+  it("keeps a sign-out only until the session would have expired anyway", async () => {
+    const { cookie, csrf } = await signIn();
+    const sessionId = decodeJwt(decodeURIComponent(cookie.split("=")[1] ?? "")).jti;
+    expect((await ui("/admin/logout", { cookie, form: { _csrf: csrf } })).status).toBe(303);
+    const rows = () => env.DB.prepare("SELECT session_id, expires_at FROM revoked_ui_sessions WHERE session_id = ?").bind(sessionId).all<{ expires_at: number }>();
+    const [row] = (await rows()).results;
+    expect(row?.expires_at).toBeGreaterThan(Date.now() + 7 * 60 * 60 * 1000);
+    await env.DB.prepare("UPDATE revoked_ui_sessions SET expires_at = ? WHERE session_id = ?").bind(Date.now() - 1, sessionId).run();
+    const next = await signIn();
+    expect((await ui("/admin/logout", { cookie: next.cookie, form: { _csrf: next.csrf } })).status).toBe(303);
+    expect((await rows()).results).toEqual([]);
+  });
 });
 
 describe("dashboard: CSRF and Origin on every change", () => {

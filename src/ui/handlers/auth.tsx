@@ -46,7 +46,7 @@ export const loginUiRoutes = new Hono<UiEnv>()
   });
 
 /** `POST /logout`: mounted after the session and CSRF checks. */
-export const logoutUiRoutes = new Hono<UiEnv>().post("/logout", (c) => {
-  endUiSession(c);
+export const logoutUiRoutes = new Hono<UiEnv>().post("/logout", async (c) => {
+  await endUiSession(c, c.get("ui"));
   return c.redirect("/admin/login?notice=signed-out", 303);
 });
