@@ -40,7 +40,6 @@ export interface BenchBrokerOptions {
   workerdPath?: string;
 }
 
-
 const root = join(import.meta.dirname, "..");
 
 /** Bundles the Worker exactly as `wrangler deploy` would, into .tmp/bundle. */

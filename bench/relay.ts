@@ -220,14 +220,14 @@ interface Results {
 
 function sections(results: Results): BenchSection[] {
   const { paths, haproxy } = results;
-  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), "KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
+  const hasReference = paths.some((path) => path.name === REFERENCE_RELAY);
+  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), ${hasReference ? `"KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), ` : ""}one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
   const relayName = RELAY;
   const runsOf = (name: string) => results.throughputRows.get(name)?.runs ?? [];
   /** Relay ÷ HAProxy per round (the two runs of a round are back to back), then the median. */
   const pairedRatio = (name: string) => median(runsOf(name).map((value, index) => value / (runsOf(HAPROXY)[index] as number)));
   const ratio = pairedRatio(relayName);
   const entryRatio = pairedRatio(ENTRY_RELAY);
-  const hasReference = paths.some((path) => path.name === REFERENCE_RELAY);
   const throughputChecks: BenchCheck[] = [
     haproxy
       ? {
