@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { unstable_readConfig } from "wrangler";
+import { readWranglerConfig, type WranglerConfig, workerCompatibility } from "./bench-worker.ts";
 import { childProcesses } from "./proc.ts";
 
 export interface BenchBroker {
@@ -60,7 +60,7 @@ function migrationStatements(): string[] {
 }
 
 /** The `[[ratelimits]]` of wrangler.toml in Miniflare's (v4) option shape. */
-function rateLimitOptions(config: ReturnType<typeof unstable_readConfig>): Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }> {
+function rateLimitOptions(config: WranglerConfig): Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }> {
   const bindings: Array<{ name: string; namespace_id: string; simple: { limit: number; period: number } }> = config.ratelimits;
   return Object.fromEntries(
     bindings.map((binding) => [binding.name, { namespace_id: binding.namespace_id, simple: { limit: binding.simple.limit, period: binding.simple.period as 10 | 60 } }]),
@@ -93,10 +93,10 @@ export async function startBenchBroker(options: BenchBrokerOptions = {}): Promis
   const adminToken = `bench-admin-${crypto.randomUUID()}`;
   const bindings: Record<string, string> = { ADMIN_TOKEN: adminToken, DEFAULT_INTERVAL_MS: String(options.defaultIntervalMs ?? 10_000) };
   if (options.signingKey ?? true) bindings["SIGNING_KEY"] = `bench-signing-${crypto.randomUUID()}-${crypto.randomUUID()}`;
-  const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+  const config = readWranglerConfig();
   const ratelimits = options.rateLimits ? rateLimitOptions(config) : {};
   const before = new Set(childProcesses(process.pid, "workerd"));
-  const configDate = config.compatibility_date as string;
+  const { compatibilityDate: configDate, compatibilityFlags } = workerCompatibility(config);
   const binaryDate = options.workerdPath ? newestCompatibilityDate(options.workerdPath) : configDate;
   const restoreWorkerd = useWorkerd(options.workerdPath);
   // Miniflare 5 takes a new options shape; the v4 shape is the documented, compact one.
@@ -105,7 +105,7 @@ export async function startBenchBroker(options: BenchBrokerOptions = {}): Promis
       modules: true,
       scriptPath: bundleWorker(),
       compatibilityDate: binaryDate < configDate ? binaryDate : configDate,
-      compatibilityFlags: config.compatibility_flags,
+      compatibilityFlags,
       d1Databases: { DB: "bench-db" },
       durableObjects: { POOL: { className: "PoolObject", useSQLite: true } },
       ratelimits,

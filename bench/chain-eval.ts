@@ -15,13 +15,10 @@
  * Loopback only; bounded in count.
  */
 import { request as httpRequest, Agent } from "node:http";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { bundleBenchWorker, workerCompatibility } from "./bench-worker.ts";
 import { type BenchSection, percentile, round } from "./lib.ts";
 
-const root = join(import.meta.dirname, "..");
 const SIZES = [10, 100, 1_000, 10_000];
 /** Evaluations timed inside workerd per size (each costs ~2 ms of clock spinning on top). */
 const TICKED: Record<number, number> = { 10: 2_000, 100: 2_000, 1_000: 2_000, 10_000: 400 };
@@ -43,31 +40,12 @@ interface Served {
   dispose(): Promise<void>;
 }
 
-async function bundle(): Promise<string> {
-  const outdir = join(root, ".tmp", "chain-eval");
-  mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, "worker.js");
-  await build({
-    entryPoints: [join(root, "bench", "chain-eval-worker.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2023",
-    external: ["cloudflare:*", "node:*"],
-    logLevel: "error",
-  });
-  return outfile;
-}
-
 async function serve(): Promise<Served> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      scriptPath: await bundle(),
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
+      scriptPath: await bundleBenchWorker("chain-eval-worker"),
+      ...workerCompatibility(),
       workerLoaders: { LOADER: {} },
       host: "127.0.0.1",
       port: 0,

@@ -6,17 +6,14 @@
  * sessions, so the whole chain runs and the choice is reserved for 60 s: reservations
  * accumulate over the run, as they would under a burst of logins. Loopback only, bounded.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { build } from "esbuild";
 import { exportJWK, generateKeyPair } from "jose";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { signHeartbeatToken } from "../agent/token.ts";
+import { bundleBenchWorker, workerCompatibility } from "./bench-worker.ts";
 import { type BenchBroker, startBenchBroker } from "./broker.ts";
 import { benchHeartbeatBody } from "./node-state.ts";
 import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
 
-const root = join(import.meta.dirname, "..");
 const POOL = "select-bench";
 const SMALL_POOL = "select-small";
 const SMALL_NODES = 10;
@@ -148,26 +145,12 @@ interface Part {
  * each part of a select inside the object, with `nodes` nodes and `reservations` live ones.
  */
 async function breakdownInObject(nodes: number, reservations: number): Promise<Part[]> {
-  const outdir = join(root, ".tmp", "select-breakdown");
-  mkdirSync(outdir, { recursive: true });
-  const scriptPath = join(outdir, "worker.js");
-  await build({
-    entryPoints: [join(root, "bench", "select-breakdown-worker.ts")],
-    outfile: scriptPath,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2023",
-    external: ["cloudflare:*", "node:*"],
-    logLevel: "error",
-  });
+  const scriptPath = await bundleBenchWorker("select-breakdown-worker");
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
       scriptPath,
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
+      ...workerCompatibility(),
       durableObjects: { BREAKDOWN: { className: "BreakdownPool", useSQLite: true } },
       host: "127.0.0.1",
       port: 0,
