@@ -18,7 +18,7 @@
 import { DEFAULT_POLICY } from "../src/balancer/registry.ts";
 import { runChain } from "../src/balancer/chain.ts";
 import { createSeededRandom } from "../src/balancer/random.ts";
-import { createScriptRunner } from "../src/balancer/sandbox.ts";
+import { createScriptRunner } from "../src/sandbox/script-runner.ts";
 import type { StepInput } from "../src/balancer/step.ts";
 import type { ServerView } from "../src/balancer/types.ts";
 

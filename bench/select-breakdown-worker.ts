@@ -15,7 +15,7 @@ import type { PlacementStore } from "../src/pool/placement-store.ts";
 import { PoolObject } from "../src/pool/pool-object.ts";
 import type { SelectRequest } from "../src/pool/select-request.ts";
 import { toServerView } from "../src/pool/server-view.ts";
-import type { PoolStore } from "../src/pool/store.ts";
+import type { PoolStore } from "../src/pool/node-store.ts";
 import { benchHeartbeatBody } from "./node-state.ts";
 
 /** The private members this bench reads (TypeScript-private only, so present at runtime). */

@@ -2,9 +2,9 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { randomId } from "./crypto.ts";
+import { randomId } from "./core/crypto.ts";
 import type { AppEnv } from "./env.ts";
-import { BrokerError, type ErrorCode, errorBody } from "./errors.ts";
+import { BrokerError, type ErrorCode, errorBody } from "./core/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminUiRoutes } from "./routes/admin-ui.ts";
 import { agentRoutes } from "./routes/agent.ts";

@@ -1,8 +1,8 @@
 /** Admin authentication: a bearer secret set with `wrangler secret put ADMIN_TOKEN`. */
 import { createMiddleware } from "hono/factory";
-import { secretsEqual } from "../crypto.ts";
+import { secretsEqual } from "../core/crypto.ts";
 import type { AppEnv } from "../env.ts";
-import { unauthorized } from "../errors.ts";
+import { unauthorized } from "../core/errors.ts";
 
 /** Minimum admin token length: shorter secrets are treated as unset, so nobody is admin. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;

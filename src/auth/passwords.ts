@@ -3,7 +3,7 @@
  * salt per user, a 32-byte derived key, stored as
  * `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>`.
  */
-import { toBase64Url } from "../crypto.ts";
+import { toBase64Url } from "../core/crypto.ts";
 
 /** workerd refuses PBKDF2 above 100,000 iterations, which is also the floor we were asked for. */
 export const PBKDF2_ITERATIONS = 100_000;

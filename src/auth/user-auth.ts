@@ -6,19 +6,19 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { decodeJwt, type JWTVerifyGetKey } from "jose";
-import { secretsEqual } from "../crypto.ts";
+import { secretsEqual } from "../core/crypto.ts";
 import type { UserRow } from "../db/schema.ts";
 import { findUser } from "../db/user-queries.ts";
 import type { AppEnv, Env } from "../env.ts";
-import { BrokerError, unauthorized } from "../errors.ts";
-import { groupsOf, identityOfUser, loginSchema } from "../users.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { groupsOf, identityOfUser, loginSchema } from "../users/users.ts";
 import { bearerToken, MIN_ADMIN_TOKEN_LENGTH } from "./admin.ts";
 import type { Identity } from "./identity.ts";
 import { checkLoginGuard, guardKeys, recordFailedSignIn, recordSuccessfulSignIn } from "./login-guard.ts";
 import { oidcSettingsFrom, remoteKeySource, verifyOidcToken } from "./oidc.ts";
 import { verifyDummyPassword, verifyPassword } from "./passwords.ts";
-import { BROKER_ISSUER, signingKey } from "./relay-ticket.ts";
-import { type IssuedSession, issueSessionToken, sessionUserMismatch, verifySessionToken } from "./user-session.ts";
+import { BROKER_ISSUER, signingKey } from "../tokens/relay-ticket.ts";
+import { type IssuedSession, issueSessionToken, sessionUserMismatch, verifySessionToken } from "../tokens/user-session.ts";
 
 /** The identity the deployment's admin bearer secret stands for. */
 export function adminTokenIdentity(): Identity {

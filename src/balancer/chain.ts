@@ -11,7 +11,7 @@
 import { candidateServers } from "./candidates.ts";
 import type { Policy, StepSpec } from "./policy.ts";
 import { BUILTINS } from "./registry.ts";
-import { sessionToResume } from "./sessions.ts";
+import { sessionToResume } from "./resume-target.ts";
 import type { StepContext, StepInput } from "./step.ts";
 import { readBuiltinResult, readScriptResult, type Verdict } from "./step-result.ts";
 

@@ -3,7 +3,7 @@
  * and the zod schemas the routes validate with. Built once per isolate, on first use. Holds no
  * secret: it describes the API, not a deployment.
  */
-import { codeToStatus, type ErrorCode } from "../errors.ts";
+import { codeToStatus, type ErrorCode } from "../core/errors.ts";
 import { errorEnvelopeSchema } from "../protocol.ts";
 import { type JsonSchema, SchemaCollector } from "./json-schema.ts";
 import { ROUTES } from "./registry.ts";

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { policySchema } from "../balancer/policy.ts";
-import { configDocumentSchema } from "../config-transfer.ts";
+import { configDocumentSchema } from "../cluster/config-transfer.ts";
 import { profileBodySchema, profileSchema } from "../profiles/profile-schema.ts";
 import { enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema, heartbeatBodySchema, heartbeatReplySchema, staticDataSchema } from "../protocol.ts";
 import {
@@ -26,8 +26,8 @@ import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
 import { relayParamSchema } from "../routes/relay.ts";
 import { resumeBodySchema, resumeParamSchema, sessionsQuerySchema, startSessionBodySchema } from "../routes/sessions.ts";
 import { loginParam } from "../routes/users.ts";
-import { selectBodySchema, selectUserSchema } from "../selection.ts";
-import { createUserSchema, updateUserSchema } from "../users.ts";
+import { selectBodySchema, selectUserSchema } from "../sessions/select-body.ts";
+import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
 import type { RouteSpec } from "./route-spec.ts";
 

@@ -1,6 +1,6 @@
 /** The shape of one documented route (see registry.ts): what the OpenAPI document is built from. */
 import type { z } from "zod";
-import type { ErrorCode } from "../errors.ts";
+import type { ErrorCode } from "../core/errors.ts";
 
 /**
  * Who may call a route:

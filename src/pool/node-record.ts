@@ -1,7 +1,7 @@
 /** Converts a catalogue row into what the pool object stores for a node. */
 import type { NodeRow } from "../db/schema.ts";
 import type { Ed25519PublicJwk, StaticData } from "../protocol.ts";
-import type { NodeRecord } from "./store.ts";
+import type { NodeRecord } from "./node-store.ts";
 
 export function nodeRecordFromRow(row: NodeRow): NodeRecord {
   return {

@@ -5,7 +5,7 @@
  * server-view, balancer); this class only stores and coordinates.
  */
 import { DurableObject } from "cloudflare:workers";
-import { importNodeKey, verifyNodeToken } from "../auth/node-token.ts";
+import { importNodeKey, verifyNodeToken } from "../tokens/heartbeat-token.ts";
 import { findNodeInPool, findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import {
@@ -18,18 +18,18 @@ import {
 import type { ScriptRunner } from "../balancer/chain.ts";
 import { type Policy, type PolicyInput, policySchema } from "../balancer/policy.ts";
 import { DEFAULT_POLICY } from "../balancer/registry.ts";
-import { createScriptRunner } from "../balancer/sandbox.ts";
-import { randomId } from "../crypto.ts";
+import { createScriptRunner } from "../sandbox/script-runner.ts";
+import { randomId } from "../core/crypto.ts";
 import { expiredNodes, nextAlarmAt } from "./liveness.ts";
 import { confirmedReservations, pendingByServer } from "./placement.ts";
 import { NonceStore } from "./nonce-store.ts";
 import { type Decision, PlacementStore } from "./placement-store.ts";
 import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
-import { decidePlacement } from "./selection.ts";
+import { decidePlacement } from "./placement-decision.ts";
 import { nodeRecordFromRow } from "./node-record.ts";
 import { fail, ok, type RpcResult } from "./rpc-result.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
-import { type NodeAuth, type NodeRecord, PoolStore } from "./store.ts";
+import { type NodeAuth, type NodeRecord, PoolStore } from "./node-store.ts";
 
 export interface HeartbeatInput {
   pool: string;

@@ -2,7 +2,7 @@
  * What pool RPC methods return for expected failures: errors thrown across RPC lose their
  * type, so the object returns a tagged result and the route turns it into a BrokerError.
  */
-import { BrokerError, type ErrorCode } from "../errors.ts";
+import { BrokerError, type ErrorCode } from "../core/errors.ts";
 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
 

@@ -1,7 +1,7 @@
 /** Shapes a stored node into the view the balancer and the admin API read (pure). */
 import type { ServerView } from "../balancer/types.ts";
 import type { NodeStatus } from "../protocol.ts";
-import type { StoredNode } from "./store.ts";
+import type { StoredNode } from "./node-store.ts";
 
 /** The admin's view: the balancer's, plus how the broker reaches the node. */
 export interface AdminServerView extends ServerView {

@@ -8,7 +8,7 @@
  * Admins see and may use every profile.
  */
 import type { Identity } from "../auth/identity.ts";
-import { validateScriptSource } from "../balancer/sandbox.ts";
+import { validateScriptSource } from "../sandbox/script-runner.ts";
 import {
   deleteProfileRow,
   findProfileOwners,
@@ -22,10 +22,10 @@ import {
 import { findPool } from "../db/queries.ts";
 import type { ProfileRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
-import { BrokerError } from "../errors.ts";
-import { poolStub, requirePool } from "../membership.ts";
-import { DRY_RUN_USER } from "../policies.ts";
-import { describeIssues } from "../validation.ts";
+import { BrokerError } from "../core/errors.ts";
+import { poolStub, requirePool } from "../cluster/membership.ts";
+import { DRY_RUN_USER } from "../cluster/policies.ts";
+import { describeIssues } from "../core/validation.ts";
 import { checkProfileAcl } from "./acl.ts";
 import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
 import { type ConfIssue, formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";

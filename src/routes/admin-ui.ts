@@ -18,7 +18,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { BrokerError, type ErrorCode, errorBody } from "../errors.ts";
+import { BrokerError, type ErrorCode, errorBody } from "../core/errors.ts";
 import { DASHBOARD_JS } from "../ui/assets/client-script.ts";
 import { DASHBOARD_CSS } from "../ui/assets/styles.ts";
 import { requireCsrfToken, requireSameOrigin, requireUiSession, securityHeaders } from "../ui/guard.ts";

@@ -13,7 +13,7 @@ import {
   setDraining,
   setPoolInterval,
   setStaticOverrides,
-} from "../membership.ts";
+} from "../cluster/membership.ts";
 import { unwrap } from "../pool/rpc-result.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -24,9 +24,9 @@ import {
   staticDataSchema,
 } from "../protocol.ts";
 import { policySchema } from "../balancer/policy.ts";
-import { DRY_RUN_USER, savePolicy } from "../policies.ts";
-import { clientIpOf, selectBodySchema } from "../selection.ts";
-import { validate } from "../validation.ts";
+import { DRY_RUN_USER, savePolicy } from "../cluster/policies.ts";
+import { clientIpOf, selectBodySchema } from "../sessions/select-body.ts";
+import { validate } from "../core/validation.ts";
 
 export const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
 export const poolParam = z.object({ pool: poolNameSchema });

@@ -2,15 +2,15 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../auth/admin.ts";
-import { peekNodeToken } from "../auth/node-token.ts";
-import { sha256Base64Url } from "../crypto.ts";
+import { peekNodeToken } from "../tokens/heartbeat-token.ts";
+import { sha256Base64Url } from "../core/crypto.ts";
 import type { AppEnv } from "../env.ts";
-import { BrokerError, unauthorized } from "../errors.ts";
-import { enrolNode, poolStub } from "../membership.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { enrolNode, poolStub } from "../cluster/membership.ts";
 import { unwrap } from "../pool/rpc-result.ts";
-import { clientAddressKey, ENROL_RULE, rateLimit } from "../rate-limit.ts";
+import { clientAddressKey, ENROL_RULE, rateLimit } from "../core/rate-limit.ts";
 import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
-import { parseJsonText, parseOrThrow, validate } from "../validation.ts";
+import { parseJsonText, parseOrThrow, validate } from "../core/validation.ts";
 
 const tooLarge = () => {
   throw new BrokerError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_HEARTBEAT_BODY_BYTES} bytes`);

@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser, signIn } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
-import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../rate-limit.ts";
-import { clientIpOf } from "../selection.ts";
-import { MAX_PASSWORD_LENGTH } from "../users.ts";
-import { validate } from "../validation.ts";
+import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../core/rate-limit.ts";
+import { clientIpOf } from "../sessions/select-body.ts";
+import { MAX_PASSWORD_LENGTH } from "../users/users.ts";
+import { validate } from "../core/validation.ts";
 
 // Deliberately looser than the stored formats: a login or password that could never match is
 // the generic 401 (and a counted failure), not a 400 that tells the caller why.

@@ -7,9 +7,9 @@
  */
 import { Hono } from "hono";
 import { requireAdminIdentity } from "../auth/user-auth.ts";
-import { exportPoolConfig, importPoolConfig, parseConfigDocument } from "../config-transfer.ts";
+import { exportPoolConfig, importPoolConfig, parseConfigDocument } from "../cluster/config-transfer.ts";
 import type { AppEnv } from "../env.ts";
-import { parseJsonText, validate } from "../validation.ts";
+import { parseJsonText, validate } from "../core/validation.ts";
 import { poolParam } from "./admin.ts";
 
 export const configTransferRoutes = new Hono<AppEnv>()

@@ -6,12 +6,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
-import { BrokerError } from "../errors.ts";
-import { ensurePoolExists, poolStub } from "../membership.ts";
-import { selectionError } from "../policies.ts";
+import { BrokerError } from "../core/errors.ts";
+import { ensurePoolExists, poolStub } from "../cluster/membership.ts";
+import { selectionError } from "../cluster/policies.ts";
 import { poolNameSchema } from "../protocol.ts";
-import { clientIpOf, selectBodySchema } from "../selection.ts";
-import { validate } from "../validation.ts";
+import { clientIpOf, selectBodySchema } from "../sessions/select-body.ts";
+import { validate } from "../core/validation.ts";
 
 export const selectParamSchema = z.object({ pool: poolNameSchema });
 export const poolSelectBodySchema = selectBodySchema.partial({ user: true });

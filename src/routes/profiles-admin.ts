@@ -9,11 +9,11 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireAdminIdentity } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
-import { BrokerError } from "../errors.ts";
+import { BrokerError } from "../core/errors.ts";
 import { profileBodySchema, profileIdSchema, profileModeSchema, profileSchema } from "../profiles/profile-schema.ts";
 import { createProfile, deleteProfile, getProfile, importProfiles, listProfiles, replaceProfile } from "../profiles/profiles.ts";
 import { poolNameSchema } from "../protocol.ts";
-import { validate } from "../validation.ts";
+import { validate } from "../core/validation.ts";
 
 /** The largest profiles file accepted (a file of 500 profiles with their options fits). */
 export const MAX_IMPORT_BODY_BYTES = 256 * 1024;

@@ -2,10 +2,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
-import { BrokerError } from "../errors.ts";
+import { BrokerError } from "../core/errors.ts";
 import { serverIdSchema } from "../protocol.ts";
-import { openRelay } from "../relay.ts";
-import { validate } from "../validation.ts";
+import { openRelay } from "../relay/relay.ts";
+import { validate } from "../core/validation.ts";
 
 export const relayParamSchema = z.object({ serverId: serverIdSchema });
 

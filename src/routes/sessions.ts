@@ -3,12 +3,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
-import { BrokerError } from "../errors.ts";
+import { BrokerError } from "../core/errors.ts";
 import { profilesFor } from "../profiles/profiles.ts";
-import { rateLimit, TICKET_RULE, userKey } from "../rate-limit.ts";
-import { clientIpOf } from "../selection.ts";
-import { listSessions, resumeSession, startSession } from "../sessions.ts";
-import { validate } from "../validation.ts";
+import { rateLimit, TICKET_RULE, userKey } from "../core/rate-limit.ts";
+import { clientIpOf } from "../sessions/select-body.ts";
+import { listSessions, resumeSession, startSession } from "../sessions/user-sessions.ts";
+import { validate } from "../core/validation.ts";
 
 const profileIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "not a profile id");
 

@@ -7,8 +7,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdminIdentity } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
-import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser, updateUserSchema } from "../users.ts";
-import { validate } from "../validation.ts";
+import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser, updateUserSchema } from "../users/users.ts";
+import { validate } from "../core/validation.ts";
 
 export const loginParam = z.object({ login: loginSchema });
 

@@ -13,7 +13,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
-import { clientIpOf } from "../selection.ts";
+import { clientIpOf } from "../sessions/select-body.ts";
 import { type Frontend, runX2goTask, TESTCON_TASK } from "../x2go/broker.ts";
 import { readX2goParams } from "../x2go/form.ts";
 import { JSON_TESTCON_BODY, renderJson } from "../x2go/json.ts";

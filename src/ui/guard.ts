@@ -4,8 +4,8 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { secretsEqual } from "../crypto.ts";
-import { BrokerError, unauthorized } from "../errors.ts";
+import { secretsEqual } from "../core/crypto.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
 import { readUiSession } from "./session.ts";
 import { formFields, type UiEnv, wantsJson } from "./ui-env.ts";
 

@@ -6,12 +6,12 @@
 import type { Context } from "hono";
 import { MIN_ADMIN_TOKEN_LENGTH } from "../auth/admin.ts";
 import { checkLoginGuard, guardKeys, recordFailedSignIn } from "../auth/login-guard.ts";
-import { signingKey } from "../auth/relay-ticket.ts";
+import { signingKey } from "../tokens/relay-ticket.ts";
 import { authenticatePassword, identify } from "../auth/user-auth.ts";
-import { secretsEqual } from "../crypto.ts";
+import { secretsEqual } from "../core/crypto.ts";
 import type { AppEnv, Env } from "../env.ts";
-import { BrokerError, unauthorized } from "../errors.ts";
-import { clientIpOf } from "../selection.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { clientIpOf } from "../sessions/select-body.ts";
 import { credentialVersion, type UiPrincipal, type UiSource } from "./session.ts";
 import type { UiEnv } from "./ui-env.ts";
 

@@ -3,8 +3,8 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { AppEnv } from "../env.ts";
-import { BrokerError } from "../errors.ts";
-import { parseOrThrow } from "../validation.ts";
+import { BrokerError } from "../core/errors.ts";
+import { parseOrThrow } from "../core/validation.ts";
 import type { UiSession } from "./session.ts";
 
 /** `AppEnv` plus the verified dashboard session (set by `requireUiSession`). */

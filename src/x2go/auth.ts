@@ -7,11 +7,11 @@
  */
 import type { Identity } from "../auth/identity.ts";
 import { authenticatePassword } from "../auth/user-auth.ts";
-import { passwordVersion } from "../auth/user-session.ts";
+import { passwordVersion } from "../tokens/user-session.ts";
 import { findUser } from "../db/user-queries.ts";
 import type { Env } from "../env.ts";
-import { unauthorized } from "../errors.ts";
-import { identityOfUser } from "../users.ts";
+import { unauthorized } from "../core/errors.ts";
+import { identityOfUser } from "../users/users.ts";
 import { type CookieChain, issueCookie, newChain, purgeExpiredCookies, redeemCookie } from "./cookies.ts";
 import type { X2goParams } from "./form.ts";
 

@@ -14,14 +14,14 @@
  * authenticated user's, and there is no broker-mediated key login.
  */
 import type { Identity } from "../auth/identity.ts";
-import { sessionToResume } from "../balancer/sessions.ts";
+import { sessionToResume } from "../balancer/resume-target.ts";
 import type { Env } from "../env.ts";
-import { BrokerError } from "../errors.ts";
-import { poolStub } from "../membership.ts";
+import { BrokerError } from "../core/errors.ts";
+import { poolStub } from "../cluster/membership.ts";
 import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
 import { profilesFor, requireProfileAccess } from "../profiles/profiles.ts";
-import { DEFAULT_REDIRECT_PORT, placeSession, redirectTarget } from "../sessions.ts";
+import { DEFAULT_REDIRECT_PORT, placeSession, redirectTarget } from "../sessions/user-sessions.ts";
 import { authenticateX2go } from "./auth.ts";
 import type { X2goParams } from "./form.ts";
 import { type ListedSession, profileKeys, type X2goKeys } from "./profile-keys.ts";

@@ -7,7 +7,7 @@
  * D1 holds only a SHA-256 of each cookie.
  */
 import { and, eq, gt, lte } from "drizzle-orm";
-import { sha256Hex } from "../crypto.ts";
+import { sha256Hex } from "../core/crypto.ts";
 import { database } from "../db/queries.ts";
 import { x2goCookies } from "../db/schema.ts";
 

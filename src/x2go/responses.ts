@@ -6,7 +6,7 @@
  * so never cached) and `Cache-Control: no-store`: the bodies hold one-time cookies.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { BrokerError } from "../errors.ts";
+import { BrokerError } from "../core/errors.ts";
 import type { Frontend } from "./broker.ts";
 
 const CONTENT_TYPES: Record<Frontend, string> = {

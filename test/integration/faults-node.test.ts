@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
 import { MISSED_BEATS_BEFORE_DOWN } from "../../src/protocol.ts";
-import { ORIGIN_CONNECT_TIMEOUT_MS } from "../../src/relay.ts";
+import { ORIGIN_CONNECT_TIMEOUT_MS } from "../../src/relay/relay.ts";
 
 const INTERVAL_MS = 1000;
 /** Down after MISSED_BEATS_BEFORE_DOWN intervals; the alarm and our polling add up to about a second. */

@@ -3,7 +3,7 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { policySchema } from "../../src/balancer/policy.ts";
-import { configDocumentSchema } from "../../src/config-transfer.ts";
+import { configDocumentSchema } from "../../src/cluster/config-transfer.ts";
 import { buildOpenApiDocument } from "../../src/openapi/document.ts";
 import { SchemaCollector } from "../../src/openapi/json-schema.ts";
 import { ROUTES } from "../../src/openapi/registry.ts";

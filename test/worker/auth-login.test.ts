@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ADDRESS_FAILURE_LIMIT, addressKey, FAILURE_WINDOW_MS, judgeFailures, USER_FAILURE_LIMIT } from "../../src/auth/login-guard.ts";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../../src/auth/passwords.ts";
 import { authenticatePassword, signIn } from "../../src/auth/user-auth.ts";
-import { BrokerError } from "../../src/errors.ts";
+import { BrokerError } from "../../src/core/errors.ts";
 import { admin, callJson, expectError } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery";

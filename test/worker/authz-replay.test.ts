@@ -6,7 +6,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorEnvelopeSchema } from "../../src/protocol.ts";
-import { redeemTicket } from "../../src/tickets.ts";
+import { redeemTicket } from "../../src/relay/tickets.ts";
 import { enrolBody, newKeyPair, sampleBody } from "./helpers.ts";
 import { BOB_SESSION_ID, type Fixture, PASSWORD, POOL, PROFILE_ID, setUpFixture } from "./hostile/fixture.ts";
 import { expectNoLeak, secretsOf } from "./hostile/leaks.ts";

@@ -1,7 +1,7 @@
 /** Config as data: a pool's configuration exported as JSON and imported elsewhere. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ConfigDocumentInput, ImportReport } from "../../src/config-transfer.ts";
+import type { ConfigDocumentInput, ImportReport } from "../../src/cluster/config-transfer.ts";
 import { ADMIN, admin, asUser, beat, call, callJson, enrolNode, expectError, issueToken, listServers, type TestNode, userToken } from "./helpers.ts";
 
 type Doc = ConfigDocumentInput & { profiles: Array<{ id: string } & Record<string, unknown>> };

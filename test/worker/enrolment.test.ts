@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/crypto.ts";
+import { sha256Hex } from "../../src/core/crypto.ts";
 import { admin, beat, call, callJson, enrolBody, enrolNode, expectError, issueToken, listServers, newKeyPair } from "./helpers.ts";
 
 describe("enrolment: happy path", () => {

@@ -1,7 +1,7 @@
 /** Helpers for workerd tests: call the Worker, enrol nodes with real Ed25519 keys, sign beats. */
 import { env, exports } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { sha256Base64Url } from "../../src/crypto.ts";
+import { sha256Base64Url } from "../../src/core/crypto.ts";
 import { type EnrolResponse, HEARTBEAT_AUDIENCE, type HeartbeatBody } from "../../src/protocol.ts";
 
 export const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";

@@ -20,7 +20,7 @@ import {
   SIGN_IN_ATTEMPTS_PER_MINUTE_PER_ADDRESS,
   SIGN_IN_RULE,
   TICKET_RULE,
-} from "../../src/rate-limit.ts";
+} from "../../src/core/rate-limit.ts";
 import { call, callJson, userToken } from "./helpers.ts";
 
 const app = createApp();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createScriptRunner, MAX_SOURCE_BYTES, ScriptError, validateScriptSource } from "../../src/balancer/sandbox.ts";
+import { createScriptRunner, MAX_SOURCE_BYTES, ScriptError, validateScriptSource } from "../../src/sandbox/script-runner.ts";
 
 const servers = [
   { serverId: "srv_cpu", hostname: "cpu-1", staticData: { gpu: false }, sessionCount: 1 },

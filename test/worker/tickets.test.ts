@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { BROKER_ISSUER, issueRelayTicket, RELAY_AUDIENCE } from "../../src/auth/relay-ticket.ts";
-import { BrokerError } from "../../src/errors.ts";
-import { issueTicket, redeemTicket } from "../../src/tickets.ts";
+import { BROKER_ISSUER, issueRelayTicket, RELAY_AUDIENCE } from "../../src/tokens/relay-ticket.ts";
+import { BrokerError } from "../../src/core/errors.ts";
+import { issueTicket, redeemTicket } from "../../src/relay/tickets.ts";
 
 const subject = { login: "alice", pool: "default", serverId: "srv_AAAAAAAAAAAAAAAAAAAA", sessionId: "rsv_1" };
 const key = new TextEncoder().encode(env.SIGNING_KEY ?? "");

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/crypto.ts";
+import { sha256Hex } from "../../src/core/crypto.ts";
 import { authenticateX2go } from "../../src/x2go/auth.ts";
 import { AUTH_TIMEOUT_MS } from "../../src/x2go/cookies.ts";
 import type { X2goParams } from "../../src/x2go/form.ts";

@@ -7,7 +7,7 @@
  * Only servers in the input list count; with none, the step passes.
  */
 import { z } from "zod";
-import { sessionToResume } from "../sessions.ts";
+import { sessionToResume } from "../resume-target.ts";
 import type { Step } from "../step.ts";
 
 export const resumeParamsSchema = z.strictObject({});

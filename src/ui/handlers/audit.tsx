@@ -2,9 +2,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listPools } from "../../db/queries.ts";
-import { issueEnrolmentToken, poolStub } from "../../membership.ts";
+import { issueEnrolmentToken, poolStub } from "../../cluster/membership.ts";
 import { poolNameSchema } from "../../protocol.ts";
-import { validate } from "../../validation.ts";
+import { validate } from "../../core/validation.ts";
 import { type DecisionsPageProps, DecisionsPage, type PoolDecision } from "../pages/decisions.tsx";
 import { EnrolmentPage, TOKEN_LIFETIMES } from "../pages/enrolment.tsx";
 import { readForm, render, type UiEnv } from "../ui-env.ts";

@@ -1,9 +1,9 @@
 /** Sign-in (before any session) and sign-out (a change: session and CSRF token required). */
 import { Hono } from "hono";
 import { z } from "zod";
-import { BrokerError } from "../../errors.ts";
-import { MAX_PASSWORD_LENGTH } from "../../users.ts";
-import { validate } from "../../validation.ts";
+import { BrokerError } from "../../core/errors.ts";
+import { MAX_PASSWORD_LENGTH } from "../../users/users.ts";
+import { validate } from "../../core/validation.ts";
 import { LoginPage } from "../pages/login.tsx";
 import { endUiSession, readUiSession, startUiSession } from "../session.ts";
 import { accessIdentity, signInPrincipal } from "../sign-in.ts";

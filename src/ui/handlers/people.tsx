@@ -5,11 +5,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { BrokerError } from "../../errors.ts";
+import { BrokerError } from "../../core/errors.ts";
 import { profileIdSchema, profileSchema } from "../../profiles/profile-schema.ts";
 import { createProfile, deleteProfile, getProfile, listProfiles } from "../../profiles/profiles.ts";
-import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser } from "../../users.ts";
-import { parseOrThrow, validate } from "../../validation.ts";
+import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser } from "../../users/users.ts";
+import { parseOrThrow, validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
 import { splitList } from "../format.ts";
 import { ConfirmPage } from "../pages/message.tsx";

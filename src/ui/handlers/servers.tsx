@@ -1,10 +1,10 @@
 /** Servers: the live page, the JSON it polls, and drain / undrain / remove behind a confirmation. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { poolStub, removeNode, setDraining } from "../../membership.ts";
+import { poolStub, removeNode, setDraining } from "../../cluster/membership.ts";
 import { unwrap } from "../../pool/rpc-result.ts";
 import { poolNameSchema, serverIdSchema } from "../../protocol.ts";
-import { validate } from "../../validation.ts";
+import { validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
 import { ConfirmPage } from "../pages/message.tsx";
 import { ServersPage } from "../pages/servers.tsx";

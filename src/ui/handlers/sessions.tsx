@@ -1,8 +1,8 @@
 /** Sessions across the cluster (`listSessions`), filtered by user and server. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { listSessions } from "../../sessions.ts";
-import { validate } from "../../validation.ts";
+import { listSessions } from "../../sessions/user-sessions.ts";
+import { validate } from "../../core/validation.ts";
 import { SessionsPage } from "../pages/sessions.tsx";
 import { render, type UiEnv } from "../ui-env.ts";
 

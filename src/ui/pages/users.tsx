@@ -2,7 +2,7 @@
 import { CsrfField, ErrorBox, Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { listText, utc } from "../format.ts";
-import type { PublicUser } from "../../users.ts";
+import type { PublicUser } from "../../users/users.ts";
 import type { UiSession } from "../session.ts";
 
 /** The create form's fields, kept on errors (never the password). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { verifyBrokerAssertion } from "../../../agent/assertion.ts";
-import { assertionKeyForEnrolment, signNodeAssertion } from "../../../src/auth/node-assertion.ts";
+import { assertionKeyForEnrolment, signNodeAssertion } from "../../../src/tokens/node-assertion.ts";
 
 const signingKey = new TextEncoder().encode("test-signing-key-0123456789abcdef0123456789");
 const serverId = "srv_AAAAAAAAAAAAAAAAAAAA";

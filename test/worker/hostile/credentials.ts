@@ -5,8 +5,8 @@
  * (expired, not yet valid, wrong audience or algorithm, foreign or confused keys, tampered).
  */
 import { HEARTBEAT_AUDIENCE } from "../../../src/protocol.ts";
-import { RELAY_AUDIENCE } from "../../../src/auth/relay-ticket.ts";
-import { SESSION_AUDIENCE } from "../../../src/auth/user-session.ts";
+import { RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
+import { SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { ADMIN_UI_AUDIENCE } from "../../../src/ui/session.ts";
 import { ADMIN_TOKEN } from "../helpers.ts";
 import type { Fixture } from "./fixture.ts";

@@ -10,7 +10,7 @@ import { DOCS_ASSETS } from "../../../src/openapi/assets.ts";
 import { profileIdSchema } from "../../../src/profiles/profile-schema.ts";
 import { MAX_HEARTBEAT_BODY_BYTES, poolNameSchema, serverIdSchema } from "../../../src/protocol.ts";
 import { SORT_KEYS } from "../../../src/ui/server-model.ts";
-import { loginSchema } from "../../../src/users.ts";
+import { loginSchema } from "../../../src/users/users.ts";
 import { sampleBody } from "../helpers.ts";
 import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
 

@@ -3,9 +3,9 @@
  * Object. D1 is written first (it is the durable truth); the object is then brought in line.
  * If the object call fails, the object recovers the node from D1 on its next heartbeat.
  */
-import { assertionKeyForEnrolment } from "./auth/node-assertion.ts";
-import { signingKey } from "./auth/relay-ticket.ts";
-import { randomId, randomToken, sha256Hex } from "./crypto.ts";
+import { assertionKeyForEnrolment } from "../tokens/node-assertion.ts";
+import { signingKey } from "../tokens/relay-ticket.ts";
+import { randomId, randomToken, sha256Hex } from "../core/crypto.ts";
 import {
   claimTokenAndUpsertNode,
   deleteNode,
@@ -17,13 +17,13 @@ import {
   setNodeDraining,
   setNodeStaticOverrides,
   updatePoolInterval,
-} from "./db/queries.ts";
-import type { NodeRow, PoolRow } from "./db/schema.ts";
-import type { Env } from "./env.ts";
-import { BrokerError, unauthorized } from "./errors.ts";
-import { unwrap } from "./pool/rpc-result.ts";
-import { nodeRecordFromRow } from "./pool/node-record.ts";
-import type { EnrolRequest, EnrolResponse, StaticData } from "./protocol.ts";
+} from "../db/queries.ts";
+import type { NodeRow, PoolRow } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { unwrap } from "../pool/rpc-result.ts";
+import { nodeRecordFromRow } from "../pool/node-record.ts";
+import type { EnrolRequest, EnrolResponse, StaticData } from "../protocol.ts";
 
 export function poolStub(env: Env, pool: string) {
   return env.POOL.getByName(pool);

@@ -4,12 +4,12 @@
  * answer is a `PublicUser`.
  */
 import { z } from "zod";
-import { hashPassword } from "./auth/passwords.ts";
-import type { Identity } from "./auth/identity.ts";
-import type { UserRow } from "./db/schema.ts";
-import { deleteUserRow, findUser, insertUser, listUserRows, type UserChanges, updateUserRow } from "./db/user-queries.ts";
-import type { Env } from "./env.ts";
-import { BrokerError } from "./errors.ts";
+import { hashPassword } from "../auth/passwords.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { UserRow } from "../db/schema.ts";
+import { deleteUserRow, findUser, insertUser, listUserRows, type UserChanges, updateUserRow } from "../db/user-queries.ts";
+import type { Env } from "../env.ts";
+import { BrokerError } from "../core/errors.ts";
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;

@@ -2,13 +2,13 @@
  * Saving a pool's balancing policy: validated before anything changes (schema, script syntax,
  * and a dry run against the live servers), then written to D1 and the pool object.
  */
-import type { Policy } from "./balancer/policy.ts";
-import { validateScriptSource } from "./balancer/sandbox.ts";
-import { updatePoolPolicy } from "./db/queries.ts";
-import type { Env } from "./env.ts";
-import { BrokerError } from "./errors.ts";
+import type { Policy } from "../balancer/policy.ts";
+import { validateScriptSource } from "../sandbox/script-runner.ts";
+import { updatePoolPolicy } from "../db/queries.ts";
+import type { Env } from "../env.ts";
+import { BrokerError } from "../core/errors.ts";
 import { poolStub, requirePool } from "./membership.ts";
-import type { SelectOutcome, SelectRequest } from "./pool/select-request.ts";
+import type { SelectOutcome, SelectRequest } from "../pool/select-request.ts";
 
 export type DryRunRequest = Omit<SelectRequest, "policy" | "dryRun">;
 

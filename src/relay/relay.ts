@@ -4,14 +4,14 @@
  * per frame. The client's own credentials and cookies never reach the node; the node gets the
  * tunnel's Access service-token headers and a broker assertion naming the user and session.
  */
-import { signNodeAssertion } from "./auth/node-assertion.ts";
-import { type RelayTicketClaims, signingKey } from "./auth/relay-ticket.ts";
-import { findProfileRow } from "./db/profile-queries.ts";
-import type { Env } from "./env.ts";
-import { BrokerError, unauthorized } from "./errors.ts";
-import { poolStub } from "./membership.ts";
-import { unwrap } from "./pool/rpc-result.ts";
-import { profileFromRow } from "./profiles/profiles.ts";
+import { signNodeAssertion } from "../tokens/node-assertion.ts";
+import { type RelayTicketClaims, signingKey } from "../tokens/relay-ticket.ts";
+import { findProfileRow } from "../db/profile-queries.ts";
+import type { Env } from "../env.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { poolStub } from "../cluster/membership.ts";
+import { unwrap } from "../pool/rpc-result.ts";
+import { profileFromRow } from "../profiles/profiles.ts";
 import { redeemTicket } from "./tickets.ts";
 
 /** Browsers cannot set headers on WebSockets: a ticket may come as the subprotocol `broker-ticket.<jwt>`. */

@@ -5,7 +5,7 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import { randomToken } from "../crypto.ts";
+import { randomToken } from "../core/crypto.ts";
 import { poolNameSchema, serverIdSchema } from "../protocol.ts";
 
 export const RELAY_AUDIENCE = "relay";

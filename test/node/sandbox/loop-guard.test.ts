@@ -1,6 +1,6 @@
 import { parse } from "acorn";
 import { describe, expect, it } from "vitest";
-import { instrumentScript, ITERATION_BUDGET_MESSAGE } from "../../src/balancer/loop-guard.ts";
+import { instrumentScript, ITERATION_BUDGET_MESSAGE } from "../../../src/sandbox/loop-guard.ts";
 
 function instrument(source: string): string {
   const result = instrumentScript(source);

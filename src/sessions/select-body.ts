@@ -1,6 +1,6 @@
 /** The request shape for placement (select and dry runs), validated at the HTTP boundary. */
 import { z } from "zod";
-import { serverIdSchema } from "./protocol.ts";
+import { serverIdSchema } from "../protocol.ts";
 
 const loginSchema = z.string().min(1).max(256).regex(/^[^\s\x00-\x1f]+$/, "a login has no spaces or control characters");
 

@@ -3,16 +3,16 @@
  * session on a profile (placed by the pool's chain, ACLs enforced), or resume one of its own.
  * The answer says how to connect: a relay ticket and URL, or the node's client-facing address.
  */
-import type { Identity } from "./auth/identity.ts";
-import { listPools } from "./db/queries.ts";
-import type { Env } from "./env.ts";
-import { BrokerError } from "./errors.ts";
-import { poolStub } from "./membership.ts";
-import { selectionError } from "./policies.ts";
-import type { PoolSession, SelectDecision } from "./pool/select-request.ts";
-import { requireProfileAccess } from "./profiles/profiles.ts";
-import type { Profile } from "./profiles/profile-schema.ts";
-import { issueTicket } from "./tickets.ts";
+import type { Identity } from "../auth/identity.ts";
+import { listPools } from "../db/queries.ts";
+import type { Env } from "../env.ts";
+import { BrokerError } from "../core/errors.ts";
+import { poolStub } from "../cluster/membership.ts";
+import { selectionError } from "../cluster/policies.ts";
+import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
+import { requireProfileAccess } from "../profiles/profiles.ts";
+import type { Profile } from "../profiles/profile-schema.ts";
+import { issueTicket } from "../relay/tickets.ts";
 
 /** Port of a redirect target when neither the profile nor the node names one (X2Go's SSH). */
 export const DEFAULT_REDIRECT_PORT = 22;

@@ -3,11 +3,11 @@
  * lifetime), that it names the server being reached, and spends its nonce in the pool object,
  * so a ticket opens at most one relay.
  */
-import { issueRelayTicket, type RelayTicketClaims, type RelayTicketSubject, signingKey, verifyRelayTicket } from "./auth/relay-ticket.ts";
-import type { Env } from "./env.ts";
-import { BrokerError, unauthorized } from "./errors.ts";
-import { poolStub } from "./membership.ts";
-import type { RelayTarget } from "./pool/pool-object.ts";
+import { issueRelayTicket, type RelayTicketClaims, type RelayTicketSubject, signingKey, verifyRelayTicket } from "../tokens/relay-ticket.ts";
+import type { Env } from "../env.ts";
+import { BrokerError, unauthorized } from "../core/errors.ts";
+import { poolStub } from "../cluster/membership.ts";
+import type { RelayTarget } from "../pool/pool-object.ts";
 
 function requireSigningKey(env: Env): Uint8Array {
   const key = signingKey(env.SIGNING_KEY);

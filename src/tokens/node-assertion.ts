@@ -5,7 +5,7 @@
  * for it and nothing else; one node's key says nothing about another's.
  */
 import { SignJWT } from "jose";
-import { toBase64Url } from "../crypto.ts";
+import { toBase64Url } from "../core/crypto.ts";
 import { BROKER_ISSUER } from "./relay-ticket.ts";
 
 export const ASSERTION_LIFETIME_SECONDS = 60;

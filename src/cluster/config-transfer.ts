@@ -16,17 +16,17 @@
  */
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { validateScriptSource } from "./balancer/sandbox.ts";
-import { type Policy, policySchema } from "./balancer/policy.ts";
-import { findProfileOwners } from "./db/profile-queries.ts";
-import { database, findPool } from "./db/queries.ts";
-import { nodes } from "./db/schema.ts";
-import type { Env } from "./env.ts";
-import { BrokerError } from "./errors.ts";
+import { validateScriptSource } from "../sandbox/script-runner.ts";
+import { type Policy, policySchema } from "../balancer/policy.ts";
+import { findProfileOwners } from "../db/profile-queries.ts";
+import { database, findPool } from "../db/queries.ts";
+import { nodes } from "../db/schema.ts";
+import type { Env } from "../env.ts";
+import { BrokerError } from "../core/errors.ts";
 import { createPool, poolStub, requirePool, setDraining, setPoolInterval, setStaticOverrides } from "./membership.ts";
 import { DRY_RUN_USER, savePolicy } from "./policies.ts";
-import { profileSchema } from "./profiles/profile-schema.ts";
-import { createProfile, listProfiles, replaceProfile } from "./profiles/profiles.ts";
+import { profileSchema } from "../profiles/profile-schema.ts";
+import { createProfile, listProfiles, replaceProfile } from "../profiles/profiles.ts";
 import {
   hostnameSchema,
   MAX_HEARTBEAT_INTERVAL_MS,
@@ -34,7 +34,7 @@ import {
   poolNameSchema,
   type StaticData,
   staticDataSchema,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
 export const CONFIG_DOCUMENT_VERSION = 1;
 export const MAX_CONFIG_PROFILES = 500;

@@ -25,10 +25,10 @@
  * CF-Connecting-IP) is not counted by address.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { addressKey } from "./auth/login-guard.ts";
-import type { AppEnv, Env } from "./env.ts";
+import { addressKey } from "../auth/login-guard.ts";
+import type { AppEnv, Env } from "../env.ts";
 import { BrokerError } from "./errors.ts";
-import { clientIpOf } from "./selection.ts";
+import { clientIpOf } from "../sessions/select-body.ts";
 
 /** The only periods the binding supports, in seconds. */
 export type RatePeriodSeconds = 10 | 60;

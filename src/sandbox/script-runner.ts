@@ -23,7 +23,7 @@
  * A timed-out call is abandoned, not stopped: a CPU-bound script is stopped by the budget (or the
  * CPU limit), but a script looping over timers keeps its isolate busy in the background.
  */
-import { sha256Hex } from "../crypto.ts";
+import { sha256Hex } from "../core/crypto.ts";
 import { type InstrumentResult, instrumentScript, ITERATION_BUDGET_MESSAGE, TICK } from "./loop-guard.ts";
 
 export const MAX_SOURCE_BYTES = 64 * 1024;

@@ -6,7 +6,7 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
-import { randomToken, sha256Base64Url } from "../crypto.ts";
+import { randomToken, sha256Base64Url } from "../core/crypto.ts";
 import type { UserRow } from "../db/schema.ts";
 import { BROKER_ISSUER } from "./relay-ticket.ts";
 
