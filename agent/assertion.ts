@@ -1,10 +1,9 @@
 /**
  * Verifies the assertion the broker's relay adds to every connection it passes to this node
- * (`X-Broker-Assertion`): HS256 with the node's own `assertionKey` from enrolment, audience
- * `node:<serverId>`, lifetime ≤ 60 s. A desktop endpoint (or a proxy in front of it) calls this
- * to be sure a connection came through the broker for the named user and session.
+ * (`X-Broker-Assertion`) with the node's own `assertionKey` from enrolment; the token rules live
+ * in the broker's token module, shared here.
  */
-import { jwtVerify } from "jose";
+import { verifyNodeAssertion } from "../src/tokens/node-assertion.ts";
 
 export interface BrokerAssertion {
   login: string;
@@ -12,19 +11,6 @@ export interface BrokerAssertion {
 }
 
 export async function verifyBrokerAssertion(token: string, assertionKey: string, serverId: string, nowMs: number): Promise<BrokerAssertion | null> {
-  try {
-    const { payload } = await jwtVerify(token, Buffer.from(assertionKey, "base64url"), {
-      algorithms: ["HS256"],
-      audience: `node:${serverId}`,
-      issuer: "edge-session-broker",
-      currentDate: new Date(nowMs),
-      clockTolerance: 30,
-      maxTokenAge: "90s",
-      requiredClaims: ["sub", "iat", "exp"],
-    });
-    if (typeof payload.sub !== "string" || typeof payload["sid"] !== "string") return null;
-    return { login: payload.sub, sessionId: payload["sid"] };
-  } catch {
-    return null;
-  }
+  const verdict = await verifyNodeAssertion(new Uint8Array(Buffer.from(assertionKey, "base64url")), serverId, token, nowMs);
+  return verdict.ok ? { login: verdict.value.sub, sessionId: verdict.value.sid } : null;
 }

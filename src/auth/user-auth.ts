@@ -17,8 +17,8 @@ import type { Identity } from "./identity.ts";
 import { checkLoginGuard, guardKeys, recordFailedSignIn, recordSuccessfulSignIn } from "./login-guard.ts";
 import { oidcSettingsFrom, remoteKeySource, verifyOidcToken } from "./oidc.ts";
 import { verifyDummyPassword, verifyPassword } from "./passwords.ts";
-import { BROKER_ISSUER, signingKey } from "../tokens/relay-ticket.ts";
-import { type IssuedSession, issueSessionToken, sessionUserMismatch, verifySessionToken } from "../tokens/user-session.ts";
+import { BROKER_ISSUER, type SignedToken, signingKey, verifyToken } from "../tokens/broker-token.ts";
+import { issueSessionToken, sessionUserMismatch, USER_SESSION } from "../tokens/user-session.ts";
 
 /** The identity the deployment's admin bearer secret stands for. */
 export function adminTokenIdentity(): Identity {
@@ -67,7 +67,7 @@ export async function authenticatePassword(env: Env, login: string, password: st
   return identityOfUser(await checkPassword(env, login, password, clientIp, nowMs));
 }
 
-export interface SignInResult extends IssuedSession {
+export interface SignInResult extends SignedToken {
   user: { login: string; groups: string[]; isAdmin: boolean };
 }
 
@@ -103,15 +103,15 @@ async function identifySession(env: Env, token: string, nowMs: number): Promise<
     console.warn("session token refused: SIGNING_KEY is not set (or shorter than 32 chars)");
     return null;
   }
-  const verified = await verifySessionToken(key, token, nowMs);
+  const verified = await verifyToken(key, USER_SESSION, token, nowMs);
   if (!verified.ok) {
-    console.warn(`session token refused: ${verified.reason}`);
+    console.warn(`session token refused: ${verified.error}`);
     return null;
   }
-  const user = await findUser(env.DB, verified.claims.sub);
-  const mismatch = await sessionUserMismatch(verified.claims, user);
+  const user = await findUser(env.DB, verified.value.sub);
+  const mismatch = await sessionUserMismatch(verified.value, user);
   if (mismatch || !user) {
-    console.warn(`session token for ${quoted(verified.claims.sub)} refused: ${mismatch}`);
+    console.warn(`session token for ${quoted(verified.value.sub)} refused: ${mismatch}`);
     return null;
   }
   return identityOfUser(user);

@@ -4,7 +4,7 @@
  * If the object call fails, the object recovers the node from D1 on its next heartbeat.
  */
 import { assertionKeyForEnrolment } from "../tokens/node-assertion.ts";
-import { signingKey } from "../tokens/relay-ticket.ts";
+import { signingKey } from "../tokens/broker-token.ts";
 import { randomId, randomToken, sha256Hex } from "../core/crypto.ts";
 import {
   claimTokenAndUpsertNode,

@@ -1,4 +1,4 @@
-/** Small WebCrypto helpers shared by enrolment, heartbeats and admin auth. */
+/** Small WebCrypto helpers shared by enrolment, tokens and admin auth; runtime-neutral (the agent uses them too). */
 
 const encoder = new TextEncoder();
 
@@ -45,5 +45,8 @@ export function randomId(prefix: string, length = 20): string {
  */
 export async function secretsEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
+  // Equal-length digests, every byte compared: no early exit (portable, unlike subtle.timingSafeEqual).
+  let difference = 0;
+  for (let index = 0; index < a.length; index++) difference |= (a[index] ?? 0) ^ (b[index] ?? 0);
+  return difference === 0;
 }

@@ -5,7 +5,8 @@
  * tunnel's Access service-token headers and a broker assertion naming the user and session.
  */
 import { signNodeAssertion } from "../tokens/node-assertion.ts";
-import { type RelayTicketClaims, signingKey } from "../tokens/relay-ticket.ts";
+import { signingKey } from "../tokens/broker-token.ts";
+import type { RelayTicketClaims } from "../tokens/relay-ticket.ts";
 import { findProfileRow } from "../db/profile-queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";

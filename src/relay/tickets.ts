@@ -3,7 +3,8 @@
  * lifetime), that it names the server being reached, and spends its nonce in the pool object,
  * so a ticket opens at most one relay.
  */
-import { issueRelayTicket, type RelayTicketClaims, type RelayTicketSubject, signingKey, verifyRelayTicket } from "../tokens/relay-ticket.ts";
+import { signingKey, verifyToken } from "../tokens/broker-token.ts";
+import { issueRelayTicket, RELAY_TICKET, type RelayTicketClaims, type RelayTicketSubject } from "../tokens/relay-ticket.ts";
 import type { Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
 import { poolStub } from "../cluster/membership.ts";
@@ -28,12 +29,12 @@ export async function issueTicket(env: Env, subject: RelayTicketSubject, nowMs: 
  * 403 when a valid ticket names another server (the ticket is not spent then).
  */
 export async function redeemTicket(env: Env, ticket: string, serverId: string, nowMs: number): Promise<{ claims: RelayTicketClaims; target: RelayTarget | null }> {
-  const verdict = await verifyRelayTicket(requireSigningKey(env), ticket, nowMs);
+  const verdict = await verifyToken(requireSigningKey(env), RELAY_TICKET, ticket, nowMs);
   if (!verdict.ok) {
-    console.warn(`relay ticket refused: ${verdict.reason}`);
+    console.warn(`relay ticket refused: ${verdict.error}`);
     throw unauthorized();
   }
-  const claims = verdict.claims;
+  const claims = verdict.value;
   if (claims.srv !== serverId) {
     console.warn(`relay ticket for ${claims.srv} presented for ${serverId}`);
     throw new BrokerError("FORBIDDEN", "the ticket is not for this server");

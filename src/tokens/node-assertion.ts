@@ -1,17 +1,23 @@
 /**
- * The assertion the relay adds for the node: a short JWT (HS256) naming the user and session,
- * signed with a key derived for that node alone (HMAC-SHA256 of SIGNING_KEY over the serverId).
- * The node receives its key at enrolment (`assertionKey`), so it can verify assertions meant
- * for it and nothing else; one node's key says nothing about another's.
+ * The assertion the relay adds for the node (`X-Broker-Assertion`): a short token naming the user
+ * and session, audience `node:<serverId>`, signed with a key derived for that node alone
+ * (HMAC-SHA256 of SIGNING_KEY over the serverId). The node receives its key at enrolment
+ * (`assertionKey`), so it can verify assertions meant for it and nothing else; one node's key
+ * says nothing about another's. The agent verifies with `verifyNodeAssertion`.
  */
-import { SignJWT } from "jose";
+import { z } from "zod";
 import { toBase64Url } from "../core/crypto.ts";
-import { BROKER_ISSUER } from "./relay-ticket.ts";
+import type { Result } from "../core/result.ts";
+import { signToken, type TokenClaims, type TokenFailure, type TokenKind, verifyToken } from "./broker-token.ts";
 
 export const ASSERTION_LIFETIME_SECONDS = 60;
 
-export function assertionAudience(serverId: string): string {
-  return `node:${serverId}`;
+const assertionClaims = { sid: z.string().min(1).max(256) };
+export type NodeAssertionClaims = TokenClaims<typeof assertionClaims>;
+
+/** The token kind of assertions for one node. */
+export function nodeAssertionKind(serverId: string): TokenKind<typeof assertionClaims> {
+  return { audience: `node:${serverId}`, lifetimeSeconds: ASSERTION_LIFETIME_SECONDS, clockToleranceSeconds: 30, claims: assertionClaims };
 }
 
 export async function deriveAssertionKey(signingKey: Uint8Array, serverId: string): Promise<Uint8Array> {
@@ -28,13 +34,11 @@ export async function signNodeAssertion(
   subject: { serverId: string; login: string; sessionId: string },
   nowMs: number,
 ): Promise<string> {
-  const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ sid: subject.sessionId })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer(BROKER_ISSUER)
-    .setAudience(assertionAudience(subject.serverId))
-    .setSubject(subject.login)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ASSERTION_LIFETIME_SECONDS)
-    .sign(await deriveAssertionKey(signingKey, subject.serverId));
+  const key = await deriveAssertionKey(signingKey, subject.serverId);
+  return (await signToken(key, nodeAssertionKind(subject.serverId), subject.login, { sid: subject.sessionId }, nowMs)).token;
+}
+
+/** Checks an assertion with the node's own key (raw bytes of its base64url `assertionKey`). */
+export function verifyNodeAssertion(key: Uint8Array, serverId: string, token: string, nowMs: number): Promise<Result<NodeAssertionClaims, TokenFailure>> {
+  return verifyToken(key, nodeAssertionKind(serverId), token, nowMs);
 }

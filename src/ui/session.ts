@@ -1,6 +1,5 @@
 /**
- * The dashboard's sign-in session: an HS256 JWT (SIGNING_KEY, audience `broker:admin-ui`, 8 h)
- * in an HttpOnly, Secure, SameSite=Strict cookie scoped to `/admin`. The token carries no secret:
+ * The dashboard's sign-in session: its token (src/tokens/admin-ui-session.ts) in an HttpOnly, Secure, SameSite=Strict cookie scoped to `/admin`. The token carries no secret:
  * who signed in, how, a per-session CSRF token, and a fingerprint of the credential that was used
  * (so rotating the admin token, changing the admin's password or revoking their admin rights ends
  * the session at once). Signing out records the session's id (src/ui/revocations.ts), so a copy
@@ -8,38 +7,17 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { errors, jwtVerify, SignJWT } from "jose";
-import { z } from "zod";
 import { MIN_ADMIN_TOKEN_LENGTH } from "../auth/admin.ts";
-import { BROKER_ISSUER, signingKey } from "../tokens/relay-ticket.ts";
+import { ADMIN_UI_LIFETIME_SECONDS, ADMIN_UI_SESSION, type UiSource } from "../tokens/admin-ui-session.ts";
+import { signingKey, signToken, verifyToken } from "../tokens/broker-token.ts";
 import { passwordVersion } from "../tokens/user-session.ts";
 import { randomToken, toBase64Url } from "../core/crypto.ts";
 import { findUser } from "../db/user-queries.ts";
 import type { Env } from "../env.ts";
 import { isUiSessionRevoked, revokeUiSession } from "./revocations.ts";
 
-export const ADMIN_UI_AUDIENCE = "broker:admin-ui";
 export const ADMIN_UI_COOKIE = "broker_admin";
 export const ADMIN_UI_PATH = "/admin";
-export const ADMIN_UI_LIFETIME_SECONDS = 8 * 60 * 60;
-const CLOCK_TOLERANCE_SECONDS = 30;
-
-/** How the admin signed in: the admin token, a broker admin account, or Cloudflare Access / OIDC. */
-export type UiSource = "admin-token" | "password" | "oidc";
-
-const claimsSchema = z.object({
-  iss: z.literal(BROKER_ISSUER),
-  aud: z.literal(ADMIN_UI_AUDIENCE),
-  sub: z.string().min(1).max(256),
-  src: z.enum(["admin-token", "password", "oidc"]),
-  /** The CSRF token every change must echo (form field `_csrf` or header `X-CSRF-Token`). */
-  csrf: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  /** Credential fingerprint (see `credentialVersion`); empty for OIDC. */
-  cv: z.string().max(64),
-  jti: z.string().min(16),
-  iat: z.number().int(),
-  exp: z.number().int(),
-});
 
 /** A verified dashboard session, as handlers see it. */
 export interface UiSession {
@@ -88,16 +66,7 @@ export async function startUiSession(c: Context, principal: UiPrincipal, nowMs =
     console.warn("dashboard sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
     return false;
   }
-  const iat = Math.floor(nowMs / 1000);
-  const token = await new SignJWT({ src: principal.source, csrf: randomToken(32), cv: principal.credential })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer(BROKER_ISSUER)
-    .setAudience(ADMIN_UI_AUDIENCE)
-    .setSubject(principal.login)
-    .setJti(randomToken(18))
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ADMIN_UI_LIFETIME_SECONDS)
-    .sign(key);
+  const { token } = await signToken(key, ADMIN_UI_SESSION, principal.login, { src: principal.source, csrf: randomToken(32), cv: principal.credential }, nowMs);
   setCookie(c, ADMIN_UI_COOKIE, token, {
     path: ADMIN_UI_PATH,
     httpOnly: true,
@@ -126,27 +95,12 @@ export async function readUiSession(c: Context, nowMs = Date.now()): Promise<UiS
   const env = c.env as Env;
   const key = signingKey(env.SIGNING_KEY);
   if (!key) return null;
-  let claims: z.infer<typeof claimsSchema>;
-  try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: ["HS256"],
-      audience: ADMIN_UI_AUDIENCE,
-      issuer: BROKER_ISSUER,
-      currentDate: new Date(nowMs),
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      maxTokenAge: ADMIN_UI_LIFETIME_SECONDS,
-      requiredClaims: ["sub", "jti", "iat", "exp"],
-    });
-    const parsed = claimsSchema.safeParse(payload);
-    if (!parsed.success || parsed.data.exp - parsed.data.iat > ADMIN_UI_LIFETIME_SECONDS) {
-      console.warn("dashboard session refused: bad claims");
-      return null;
-    }
-    claims = parsed.data;
-  } catch (error) {
-    console.warn(`dashboard session refused: ${error instanceof errors.JOSEError ? error.code : "malformed"}`);
+  const verified = await verifyToken(key, ADMIN_UI_SESSION, token, nowMs);
+  if (!verified.ok) {
+    console.warn(`dashboard session refused: ${verified.error}`);
     return null;
   }
+  const claims = verified.value;
   const [revoked, current] = await Promise.all([isUiSessionRevoked(env.DB, claims.jti), credentialVersion(env, key, claims.src, claims.sub)]);
   if (revoked) {
     console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: signed out`);

@@ -6,13 +6,14 @@
 import type { Context } from "hono";
 import { MIN_ADMIN_TOKEN_LENGTH } from "../auth/admin.ts";
 import { checkLoginGuard, guardKeys, recordFailedSignIn } from "../auth/login-guard.ts";
-import { signingKey } from "../tokens/relay-ticket.ts";
+import { signingKey } from "../tokens/broker-token.ts";
 import { authenticatePassword, identify } from "../auth/user-auth.ts";
 import { secretsEqual } from "../core/crypto.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
 import { clientIpOf } from "../sessions/select-body.ts";
-import { credentialVersion, type UiPrincipal, type UiSource } from "./session.ts";
+import type { UiSource } from "../tokens/admin-ui-session.ts";
+import { credentialVersion, type UiPrincipal } from "./session.ts";
 import type { UiEnv } from "./ui-env.ts";
 
 /** What the sign-in form sends, already validated. */

@@ -5,7 +5,8 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { BROKER_ISSUER, issueRelayTicket } from "../../src/tokens/relay-ticket.ts";
+import { BROKER_ISSUER } from "../../src/tokens/broker-token.ts";
+import { issueRelayTicket } from "../../src/tokens/relay-ticket.ts";
 import { issueSessionToken, SESSION_AUDIENCE, SESSION_LIFETIME_SECONDS } from "../../src/tokens/user-session.ts";
 import { findUser } from "../../src/db/user-queries.ts";
 import { ADMIN, admin, call, callJson, expectError } from "./helpers.ts";

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { BROKER_ISSUER, issueRelayTicket, RELAY_AUDIENCE } from "../../src/tokens/relay-ticket.ts";
+import { BROKER_ISSUER } from "../../src/tokens/broker-token.ts";
+import { issueRelayTicket, RELAY_AUDIENCE } from "../../src/tokens/relay-ticket.ts";
 import { BrokerError } from "../../src/core/errors.ts";
 import { issueTicket, redeemTicket } from "../../src/relay/tickets.ts";
 

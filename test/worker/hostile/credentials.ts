@@ -7,7 +7,7 @@
 import { HEARTBEAT_AUDIENCE } from "../../../src/protocol.ts";
 import { RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
 import { SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
-import { ADMIN_UI_AUDIENCE } from "../../../src/ui/session.ts";
+import { ADMIN_UI_AUDIENCE } from "../../../src/tokens/admin-ui-session.ts";
 import { ADMIN_TOKEN } from "../helpers.ts";
 import type { Fixture } from "./fixture.ts";
 import type { Role } from "./routes.ts";

@@ -5,11 +5,13 @@
  */
 import { env } from "cloudflare:workers";
 import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { BROKER_ISSUER, issueRelayTicket, RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
+import { BROKER_ISSUER } from "../../../src/tokens/broker-token.ts";
+import { issueRelayTicket, RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
 import { passwordVersion, SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { sha256Base64Url } from "../../../src/core/crypto.ts";
 import { findUser } from "../../../src/db/user-queries.ts";
-import { ADMIN_UI_AUDIENCE, ADMIN_UI_COOKIE, credentialVersion } from "../../../src/ui/session.ts";
+import { ADMIN_UI_AUDIENCE } from "../../../src/tokens/admin-ui-session.ts";
+import { ADMIN_UI_COOKIE, credentialVersion } from "../../../src/ui/session.ts";
 import { HEARTBEAT_AUDIENCE } from "../../../src/protocol.ts";
 import type { TestNode } from "../helpers.ts";
 import { POOL } from "./fixture.ts";
