@@ -18,6 +18,8 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
                   SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789",
+                  // Expected refusals log at warn; only errors are written, so a real failure stands out.
+                  LOG_LEVEL: "error",
                 },
               },
             }),

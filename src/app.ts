@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { randomId } from "./core/crypto.ts";
+import { requestContext } from "./core/request-context.ts";
 import type { AppEnv } from "./env.ts";
 import { BrokerError, type ErrorCode, errorBody } from "./core/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -18,6 +18,7 @@ import { relayRoutes } from "./routes/relay.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { userRoutes } from "./routes/users.ts";
 import { x2goRoutes } from "./routes/x2go.ts";
+import { log } from "./core/log.ts";
 
 /** Policies with script steps are the largest bodies (16 steps of at most 32 KiB). */
 const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -45,10 +46,7 @@ function codeForStatus(status: number): ErrorCode {
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  app.use(async (c, next) => {
-    c.set("requestId", c.req.header("cf-ray") ?? randomId("req", 12));
-    await next();
-  });
+  app.use(requestContext);
 
   // Every body is bounded; agent routes set a tighter 64 KiB limit of their own.
   app.use(
@@ -80,7 +78,7 @@ export function createApp() {
   app.onError((error, c) => {
     const requestId = c.get("requestId");
     if (error instanceof BrokerError) {
-      if (error.status >= 500) console.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
+      if (error.status >= 500) log.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
       // Only the headers the error was given (Retry-After, …): getResponse() would add text/plain.
       const headers = error.res?.headers ?? new Headers();
       return c.json(errorBody(error.code, error.message, requestId), error.status, Object.fromEntries(headers));
@@ -88,7 +86,7 @@ export function createApp() {
     if (error instanceof HTTPException && error.status < 500) {
       return c.json(errorBody(codeForStatus(error.status), error.message || "bad request", requestId), error.status);
     }
-    console.error(`[${requestId}] unhandled error`, error);
+    log.error(`[${requestId}] unhandled error`, error);
     return c.json(errorBody("INTERNAL", "internal error", requestId), 500);
   });
 

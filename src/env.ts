@@ -5,6 +5,8 @@
 import type { Identity } from "./auth/identity.ts";
 
 export interface Env extends Cloudflare.Env {
+  /** Least severe log level written: debug, info (default), warn or error (src/core/log.ts). */
+  LOG_LEVEL?: string;
   /** Bearer token for the admin API (`wrangler secret put ADMIN_TOKEN`, ≥ 16 chars). */
   ADMIN_TOKEN?: string;
   /** Key for broker-signed JWTs: user sessions and relay tickets (`wrangler secret put SIGNING_KEY`, ≥ 32 chars). */
@@ -31,7 +33,10 @@ export interface Env extends Cloudflare.Env {
 export interface AppEnv {
   Bindings: Env;
   Variables: {
+    /** Set by `requestContext` for every request. */
     requestId: string;
+    /** The client's address (`CF-Connecting-IP`), set by `requestContext`; absent locally. */
+    clientIp: string | undefined;
     /** Set by the user-auth middleware. */
     identity: Identity;
   };

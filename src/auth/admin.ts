@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { secretsEqual } from "../core/crypto.ts";
 import type { AppEnv } from "../env.ts";
 import { unauthorized } from "../core/errors.ts";
+import { log } from "../core/log.ts";
 
 /** Minimum admin token length: shorter secrets are treated as unset, so nobody is admin. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -17,7 +18,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   const given = bearerToken(c.req.header("Authorization"));
   if (!expected || expected.length < MIN_ADMIN_TOKEN_LENGTH) {
-    console.warn("admin request refused: ADMIN_TOKEN is not set (or shorter than 16 chars)");
+    log.warn("admin request refused: ADMIN_TOKEN is not set (or shorter than 16 chars)");
     throw unauthorized();
   }
   if (!given || !(await secretsEqual(given, expected))) throw unauthorized();

@@ -3,9 +3,12 @@
  * issuer, audience and list of asymmetric algorithms. Nothing is stored about these users; the
  * token's claims are the identity. The key source is a parameter so tests can use a local JWKS.
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { err, ok, type Result } from "../core/result.ts";
 import type { Env } from "../env.ts";
+import { classifyJoseError, type TokenFailure } from "../tokens/broker-token.ts";
 import type { Identity } from "./identity.ts";
+import { log } from "../core/log.ts";
 
 export const DEFAULT_OIDC_ALGORITHMS = ["RS256", "ES256"];
 export const DEFAULT_OIDC_CLOCK_SKEW_SECONDS = 60;
@@ -30,7 +33,8 @@ export interface OidcSettings {
   adminGroups: string[];
 }
 
-export type OidcResult = { ok: true; identity: Identity } | { ok: false; reason: string };
+/** Why an IdP token was refused (for the log; the client gets the generic 401). */
+export type OidcFailure = TokenFailure | "no-login-claim";
 
 function commaList(value: string | undefined): string[] {
   return (value ?? "")
@@ -64,14 +68,14 @@ function parseOidcSettings(env: Env): OidcSettings | null {
   const { OIDC_ISSUER: issuer, OIDC_AUDIENCE: audience, OIDC_JWKS_URL: jwksUrl } = env;
   if (!issuer || !audience || !jwksUrl) return null;
   if (!isAcceptableJwksUrl(jwksUrl)) {
-    console.warn("OIDC disabled: OIDC_JWKS_URL must be an https URL");
+    log.warn("OIDC disabled: OIDC_JWKS_URL must be an https URL");
     return null;
   }
   const requested = env.OIDC_ALGORITHMS ? commaList(env.OIDC_ALGORITHMS) : DEFAULT_OIDC_ALGORITHMS;
   const algorithms = requested.filter((alg) => ACCEPTABLE_ALGORITHMS.has(alg));
-  if (algorithms.length < requested.length) console.warn(`OIDC: ignoring unacceptable algorithms in OIDC_ALGORITHMS (${requested.join(",")})`);
+  if (algorithms.length < requested.length) log.warn(`OIDC: ignoring unacceptable algorithms in OIDC_ALGORITHMS (${requested.join(",")})`);
   if (algorithms.length === 0) {
-    console.warn("OIDC disabled: OIDC_ALGORITHMS names no acceptable asymmetric algorithm");
+    log.warn("OIDC disabled: OIDC_ALGORITHMS names no acceptable asymmetric algorithm");
     return null;
   }
   const skew = Number(env.OIDC_CLOCK_SKEW_SECONDS);
@@ -127,7 +131,7 @@ function groupsFrom(value: unknown): string[] {
  * `sub`), groups from `groupsClaim` (an array of strings or one string), admin if any group is
  * in `adminGroups`. Never throws; the reason is for the log only.
  */
-export async function verifyOidcToken(token: string, settings: OidcSettings, keySource: JWTVerifyGetKey): Promise<OidcResult> {
+export async function verifyOidcToken(token: string, settings: OidcSettings, keySource: JWTVerifyGetKey): Promise<Result<Identity, OidcFailure>> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keySource, {
@@ -138,12 +142,12 @@ export async function verifyOidcToken(token: string, settings: OidcSettings, key
       requiredClaims: ["exp"],
     }));
   } catch (error) {
-    return { ok: false, reason: error instanceof errors.JOSEError ? error.code : "malformed" };
+    return err(classifyJoseError(error));
   }
   const preferred = claimAt(payload, settings.loginClaim);
   const login = isClaimString(preferred) ? preferred : payload.sub;
-  if (!isClaimString(login)) return { ok: false, reason: `no usable ${settings.loginClaim} or sub claim` };
+  if (!isClaimString(login)) return err("no-login-claim");
   const groups = groupsFrom(claimAt(payload, settings.groupsClaim));
   const isAdmin = groups.some((group) => settings.adminGroups.includes(group));
-  return { ok: true, identity: { login, groups, isAdmin, isManager: isAdmin, source: "oidc" } };
+  return ok({ login, groups, isAdmin, isManager: isAdmin, source: "oidc" });
 }

@@ -19,6 +19,7 @@ import { oidcSettingsFrom, remoteKeySource, verifyOidcToken } from "./oidc.ts";
 import { verifyDummyPassword, verifyPassword } from "./passwords.ts";
 import { BROKER_ISSUER, type SignedToken, signingKey, verifyToken } from "../tokens/broker-token.ts";
 import { issueSessionToken, sessionUserMismatch, USER_SESSION } from "../tokens/user-session.ts";
+import { log } from "../core/log.ts";
 
 /** The identity the deployment's admin bearer secret stands for. */
 export function adminTokenIdentity(): Identity {
@@ -40,7 +41,7 @@ async function checkPassword(env: Env, login: string, password: string, clientIp
   const keys = guardKeys(validLogin, clientIp);
   const verdict = await checkLoginGuard(env.DB, keys, nowMs);
   if (verdict.limited) {
-    console.warn(`sign-in refused for ${quoted(login)}: ${verdict.key} is throttled for ${verdict.retryAfterSeconds}s`);
+    log.warn(`sign-in refused for ${quoted(login)}: ${verdict.key} is throttled for ${verdict.retryAfterSeconds}s`);
     throw new BrokerError("RATE_LIMITED", "too many failed sign-ins; try again later", {
       headers: { "Retry-After": String(verdict.retryAfterSeconds) },
     });
@@ -50,7 +51,7 @@ async function checkPassword(env: Env, login: string, password: string, clientIp
   const reason = !user ? "unknown login" : !matches ? "wrong password" : user.disabled ? "user disabled" : null;
   if (reason || !user) {
     await recordFailedSignIn(env.DB, keys, nowMs);
-    console.warn(`sign-in refused for ${quoted(login)}: ${reason}`);
+    log.warn(`sign-in refused for ${quoted(login)}: ${reason}`);
     throw unauthorized();
   }
   await recordSuccessfulSignIn(env.DB, keys);
@@ -79,7 +80,7 @@ export interface SignInResult extends SignedToken {
 export async function signIn(env: Env, login: string, password: string, clientIp: string | undefined, nowMs = Date.now()): Promise<SignInResult> {
   const key = signingKey(env.SIGNING_KEY);
   if (!key) {
-    console.warn("sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
+    log.warn("sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
     throw unauthorized();
   }
   const user = await checkPassword(env, login, password, clientIp, nowMs);
@@ -100,18 +101,18 @@ function unverifiedIssuer(token: string): string | null {
 async function identifySession(env: Env, token: string, nowMs: number): Promise<Identity | null> {
   const key = signingKey(env.SIGNING_KEY);
   if (!key) {
-    console.warn("session token refused: SIGNING_KEY is not set (or shorter than 32 chars)");
+    log.warn("session token refused: SIGNING_KEY is not set (or shorter than 32 chars)");
     return null;
   }
   const verified = await verifyToken(key, USER_SESSION, token, nowMs);
   if (!verified.ok) {
-    console.warn(`session token refused: ${verified.error}`);
+    log.warn(`session token refused: ${verified.error}`);
     return null;
   }
   const user = await findUser(env.DB, verified.value.sub);
   const mismatch = await sessionUserMismatch(verified.value, user);
   if (mismatch || !user) {
-    console.warn(`session token for ${quoted(verified.value.sub)} refused: ${mismatch}`);
+    log.warn(`session token for ${quoted(verified.value.sub)} refused: ${mismatch}`);
     return null;
   }
   return identityOfUser(user);
@@ -145,8 +146,8 @@ export async function identify(c: Context<AppEnv>, options: IdentifyOptions = {}
     for (const token of new Set(candidates)) {
       if (!token) continue;
       const result = await verifyOidcToken(token, oidc, options.oidcKeySource ?? remoteKeySource(oidc.jwksUrl));
-      if (result.ok) return result.identity;
-      console.warn(`OIDC token refused: ${result.reason}`);
+      if (result.ok) return result.value;
+      log.warn(`OIDC token refused: ${result.error}`);
     }
   }
   const adminToken = env.ADMIN_TOKEN;

@@ -126,7 +126,7 @@ async function runStep(
       const details = built.error.issues.map((issue) => issue.message).join("; ");
       return { kind: "invalid", message: `${label} has invalid params: ${details}` };
     }
-    return readBuiltinResult(built.step(input, ctx), input.servers, label);
+    return readBuiltinResult(built.value(input, ctx), input.servers, label);
   }
   if (runScript === undefined) return { kind: "invalid", message: `${label} is a script, but no script runner is configured` };
   let result: unknown;

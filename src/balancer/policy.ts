@@ -71,3 +71,8 @@ export const policySchema = z.strictObject({
 /** A validated policy. Store the admin's JSON (`z.input`) and parse it again when loading. */
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
+
+/** What a pool uses when its admin set no policy: reconnect, honour constraints, then balance. */
+export const DEFAULT_POLICY: Policy = {
+  steps: [{ use: "resume" }, { use: "require" }, { use: "allowed-users" }, { use: "capacity" }, { use: "least-loaded" }],
+};

@@ -4,7 +4,7 @@
  * switches on a step's name; adding a built-in is one file under `steps/` and one line here.
  */
 import { z } from "zod";
-import type { Policy } from "./policy.ts";
+import { err, ok, type Result } from "../core/result.ts";
 import type { Step } from "./step.ts";
 import { allowedUsersParamsSchema, createAllowedUsersStep } from "./steps/allowed-users.ts";
 import { capacityParamsSchema, createCapacityStep } from "./steps/capacity.ts";
@@ -37,13 +37,12 @@ export const builtinNameSchema = z.enum(BUILTIN_NAMES, {
 });
 export type BuiltinName = z.infer<typeof builtinNameSchema>;
 
-export type BuildResult = { ok: true; step: Step } | { ok: false; error: z.ZodError };
 
 export interface BuiltinDefinition {
   /** Validates `params` (an absent `params` is `{}`); exposed for the admin UI's JSON Schema. */
   paramsSchema: z.ZodType;
   /** Parses the params and builds the step, or returns why the params are invalid. */
-  build(params: unknown): BuildResult;
+  build(params: unknown): Result<Step, z.ZodError>;
 }
 
 function defineBuiltin<S extends z.ZodType>(paramsSchema: S, create: (params: z.output<S>) => Step): BuiltinDefinition {
@@ -51,7 +50,7 @@ function defineBuiltin<S extends z.ZodType>(paramsSchema: S, create: (params: z.
     paramsSchema,
     build(params) {
       const parsed = paramsSchema.safeParse(params ?? {});
-      return parsed.success ? { ok: true, step: create(parsed.data) } : { ok: false, error: parsed.error };
+      return parsed.success ? ok(create(parsed.data)) : err(parsed.error);
     },
   };
 }
@@ -70,7 +69,3 @@ export const BUILTINS: Record<BuiltinName, BuiltinDefinition> = {
   "user-hash": defineBuiltin(userHashParamsSchema, createUserHashStep),
 };
 
-/** What a pool uses when its admin set no policy: reconnect, honour constraints, then balance. */
-export const DEFAULT_POLICY: Policy = {
-  steps: [{ use: "resume" }, { use: "require" }, { use: "allowed-users" }, { use: "capacity" }, { use: "least-loaded" }],
-};

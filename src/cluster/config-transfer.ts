@@ -14,17 +14,16 @@
  * `setStaticOverrides`/`setDraining`. Those re-check as they write, so a change made meanwhile by
  * someone else can still refuse a later step.
  */
-import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { validateScriptSource } from "../sandbox/script-runner.ts";
 import { type Policy, policySchema } from "../balancer/policy.ts";
 import { findProfileOwners } from "../db/profile-queries.ts";
-import { database, findPool } from "../db/queries.ts";
-import { nodes } from "../db/schema.ts";
+import { findPool, listNodeSettings } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
-import { createPool, poolStub, requirePool, setDraining, setPoolInterval, setStaticOverrides } from "./membership.ts";
-import { DRY_RUN_USER, savePolicy } from "./policies.ts";
+import { poolStub, requirePool } from "../pool/pool-gateway.ts";
+import { setDraining, setStaticOverrides } from "./nodes.ts";
+import { DRY_RUN_USER, dryRunProblem, savePolicy, scriptProblems } from "./policies.ts";
+import { createPool, setPoolInterval } from "./pools.ts";
 import { profileSchema } from "../profiles/profile-schema.ts";
 import { createProfile, listProfiles, replaceProfile } from "../profiles/profiles.ts";
 import {
@@ -110,15 +109,6 @@ export function parseConfigDocument(value: unknown): ConfigDocument {
   throw new BrokerError("BAD_REQUEST", listProblems(problems));
 }
 
-/** The admin's settings of a pool's nodes from the catalogue (never their keys or origins). */
-async function nodeSettings(db: D1Database, pool: string) {
-  return database(db)
-    .select({ serverId: nodes.serverId, hostname: nodes.hostname, staticOverrides: nodes.staticOverrides, draining: nodes.draining })
-    .from(nodes)
-    .where(eq(nodes.pool, pool))
-    .orderBy(asc(nodes.hostname));
-}
-
 function readStoredJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -130,7 +120,7 @@ function readStoredJson(text: string, what: string): unknown {
 /** A pool's configuration document; 404 for an unknown pool. */
 export async function exportPoolConfig(env: Env, pool: string): Promise<ConfigDocumentInput> {
   const row = await requirePool(env, pool);
-  const [profiles, settings] = await Promise.all([listProfiles(env, pool), nodeSettings(env.DB, pool)]);
+  const [profiles, settings] = await Promise.all([listProfiles(env, pool), listNodeSettings(env.DB, pool)]);
   const document: ConfigDocumentInput = {
     version: CONFIG_DOCUMENT_VERSION,
     pool: { name: row.name, intervalMs: row.intervalMs, policy: row.policy === null ? null : (readStoredJson(row.policy, "policy") as Policy) },
@@ -146,20 +136,13 @@ export async function exportPoolConfig(env: Env, pool: string): Promise<ConfigDo
   return document;
 }
 
-function scriptProblems(where: string, policy: Policy | null): string[] {
-  return (policy?.steps ?? []).flatMap((step, index) => {
-    if (!("script" in step)) return [];
-    const verdict = validateScriptSource(step.script);
-    const at = verdict.ok || verdict.line === undefined ? "" : ` (line ${verdict.line}, column ${verdict.column ?? 0})`;
-    return verdict.ok ? [] : [`${where}.steps.${index}: ${verdict.message}${at}`];
-  });
+function scriptProblemsAt(where: string, policy: Policy | null): string[] {
+  return scriptProblems(policy).map((problem) => `${where}.steps.${problem.index}: ${problem.message}`);
 }
 
-/** The dry run `savePolicy` and profile saves run: only "no server available" may fail. */
-async function dryRunProblem(env: Env, pool: string, where: string, policy: Policy, hostnames?: string[]): Promise<string[]> {
-  const outcome = await poolStub(env, pool).select({ ...DRY_RUN_USER, policy, dryRun: true, ...(hostnames ? { hostnames } : {}) });
-  if (outcome.ok || outcome.code === "NO_SERVER_AVAILABLE") return [];
-  return [`${where}: the policy failed its dry run (${outcome.code}): ${outcome.message}`];
+async function dryRunProblemAt(env: Env, pool: string, where: string, policy: Policy, hostnames?: string[]): Promise<string[]> {
+  const problem = await dryRunProblem(poolStub(env, pool), policy, hostnames);
+  return problem ? [`${where}: ${problem}`] : [];
 }
 
 /**
@@ -168,15 +151,15 @@ async function dryRunProblem(env: Env, pool: string, where: string, policy: Poli
  */
 async function importProblems(env: Env, pool: string, document: ConfigDocument, poolExists: boolean): Promise<string[]> {
   const problems = [
-    ...scriptProblems("pool.policy", document.pool.policy),
-    ...document.profiles.flatMap((profile, index) => scriptProblems(`profiles.${index}.policy`, profile.policy)),
+    ...scriptProblemsAt("pool.policy", document.pool.policy),
+    ...document.profiles.flatMap((profile, index) => scriptProblemsAt(`profiles.${index}.policy`, profile.policy)),
   ];
   if (problems.length > 0 || !poolExists) return problems;
-  if (document.pool.policy) problems.push(...(await dryRunProblem(env, pool, "pool.policy", document.pool.policy)));
+  if (document.pool.policy) problems.push(...(await dryRunProblemAt(env, pool, "pool.policy", document.pool.policy)));
   for (const [index, profile] of document.profiles.entries()) {
     if (!profile.policy) continue;
     const hostnames = profile.hosts.map((host) => host.name);
-    problems.push(...(await dryRunProblem(env, pool, `profiles.${index}.policy`, profile.policy, hostnames)));
+    problems.push(...(await dryRunProblemAt(env, pool, `profiles.${index}.policy`, profile.policy, hostnames)));
   }
   return problems;
 }
@@ -214,7 +197,7 @@ export async function importPoolConfig(env: Env, pool: string, document: ConfigD
     }
   }
 
-  const enrolled = new Map((await nodeSettings(env.DB, pool)).map((node) => [node.hostname, node]));
+  const enrolled = new Map((await listNodeSettings(env.DB, pool)).map((node) => [node.hostname, node]));
   for (const wanted of document.nodes) {
     const node = enrolled.get(wanted.hostname);
     if (!node) {

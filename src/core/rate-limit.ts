@@ -28,7 +28,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { addressKey } from "../auth/login-guard.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { BrokerError } from "./errors.ts";
-import { clientIpOf } from "../sessions/select-body.ts";
+import { log } from "./log.ts";
 
 /** The only periods the binding supports, in seconds. */
 export type RatePeriodSeconds = 10 | 60;
@@ -92,7 +92,7 @@ export function bindingLimiter(binding: RateLimit, rule: RateLimitRule): Limiter
         const { success } = await binding.limit({ key });
         return success ? { success: true } : { success: false, retryAfterSeconds: rule.periodSeconds };
       } catch (error) {
-        console.warn(`rate limiter ${rule.binding} failed, request allowed: ${error instanceof Error ? error.message : String(error)}`);
+        log.warn(`rate limiter ${rule.binding} failed, request allowed: ${error instanceof Error ? error.message : String(error)}`);
         return { success: true };
       }
     },
@@ -196,7 +196,7 @@ export async function enforceRateLimit(env: Env, rule: RateLimitRule, key: strin
 
 /** The counter key of the caller's address (per /64 for IPv6), or undefined when unknown. */
 export function clientAddressKey(c: Context<AppEnv>): string | undefined {
-  const { clientIp } = clientIpOf(c.req.header("CF-Connecting-IP"));
+  const clientIp = c.get("clientIp");
   return clientIp ? addressKey(clientIp) : undefined;
 }
 

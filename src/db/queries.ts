@@ -104,3 +104,12 @@ export async function setNodeStaticOverrides(db: D1Database, serverId: string, o
 export async function deleteNode(db: D1Database, serverId: string): Promise<void> {
   await database(db).delete(nodes).where(eq(nodes.serverId, serverId)).run();
 }
+
+/** The admin's settings of a pool's nodes (never their keys or origins), by hostname. */
+export async function listNodeSettings(db: D1Database, pool: string) {
+  return database(db)
+    .select({ serverId: nodes.serverId, hostname: nodes.hostname, staticOverrides: nodes.staticOverrides, draining: nodes.draining })
+    .from(nodes)
+    .where(eq(nodes.pool, pool))
+    .orderBy(asc(nodes.hostname));
+}

@@ -26,7 +26,7 @@ import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
 import { relayParamSchema } from "../routes/relay.ts";
 import { resumeBodySchema, resumeParamSchema, sessionsQuerySchema, startSessionBodySchema } from "../routes/sessions.ts";
 import { loginParam } from "../routes/users.ts";
-import { selectBodySchema, selectUserSchema } from "../sessions/select-body.ts";
+import { selectBodySchema, selectUserSchema } from "../sessions/placement-request.ts";
 import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
 import type { RouteSpec } from "./route-spec.ts";

@@ -1,5 +1,5 @@
 /**
- * The pool Durable Object's node table (see docs/storage.md), with a write-through copy in
+ * The pool Durable Object's `nodes` table (see docs/storage.md), with a write-through copy in
  * memory: reads never touch SQLite (a select reads every node, and 1,000 rows cost ~4 ms to read
  * and parse), writes go to both. Synchronous, so no two calls interleave. Whoever edits the
  * table behind the store's back must restart the object (tests evict it).
@@ -34,7 +34,7 @@ export interface NodeAuth {
   draining: boolean;
 }
 
-interface NodeRow extends Record<string, SqlStorageValue> {
+interface NodeSqlRow extends Record<string, SqlStorageValue> {
   server_id: string;
   hostname: string;
   public_key_jwk: string;
@@ -49,41 +49,13 @@ interface NodeRow extends Record<string, SqlStorageValue> {
   live: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
-  server_id TEXT PRIMARY KEY,
-  hostname TEXT NOT NULL,
-  public_key_jwk TEXT NOT NULL,
-  origin_url TEXT NOT NULL,
-  client_address TEXT,
-  static_overrides TEXT NOT NULL DEFAULT '{}',
-  draining INTEGER NOT NULL DEFAULT 0,
-  enrolled_at INTEGER NOT NULL,
-  status TEXT NOT NULL DEFAULT 'down',
-  last_seen_at INTEGER,
-  last_seq INTEGER NOT NULL DEFAULT 0,
-  live TEXT
-);
-`;
-
-export class PoolStore {
+export class NodeStore {
   private readonly sql: SqlStorage;
   private readonly nodes = new Map<string, StoredNode>();
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    this.sql.exec(SCHEMA);
-    for (const row of this.sql.exec<NodeRow>("SELECT * FROM nodes").toArray()) this.nodes.set(row.server_id, fromRow(row));
-  }
-
-  getMeta(key: string): string | null {
-    const rows = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray();
-    return rows[0]?.value ?? null;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+    for (const row of this.sql.exec<NodeSqlRow>("SELECT * FROM nodes").toArray()) this.nodes.set(row.server_id, fromRow(row));
   }
 
   getNode(serverId: string): StoredNode | null {
@@ -124,11 +96,12 @@ export class PoolStore {
       node.draining ? 1 : 0,
       node.enrolledAt,
     );
-    const [row] = this.sql.exec<NodeRow>("SELECT * FROM nodes WHERE server_id = ?", node.serverId).toArray();
+    const [row] = this.sql.exec<NodeSqlRow>("SELECT * FROM nodes WHERE server_id = ?", node.serverId).toArray();
     if (row) this.nodes.set(node.serverId, fromRow(row));
   }
 
-  recordHeartbeat(serverId: string, seq: number, nowMs: number, live: HeartbeatBody): void {
+  /** Stores an accepted beat: the node is up, seen now, at `seq`, with this live state. */
+  saveBeat(serverId: string, seq: number, nowMs: number, live: HeartbeatBody): void {
     this.sql.exec(
       "UPDATE nodes SET status = 'up', last_seen_at = ?, last_seq = ?, live = ? WHERE server_id = ?",
       nowMs,
@@ -167,7 +140,7 @@ export class PoolStore {
   }
 }
 
-function fromRow(row: NodeRow): StoredNode {
+function fromRow(row: NodeSqlRow): StoredNode {
   return {
     serverId: row.server_id,
     hostname: row.hostname,

@@ -2,14 +2,11 @@
  * Spent relay-ticket nonces. A nonce is remembered until its ticket would have expired anyway,
  * so the table stays as small as the number of tickets issued in the last minute.
  */
-const SCHEMA = `CREATE TABLE IF NOT EXISTS spent_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);`;
-
 export class NonceStore {
   private readonly sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    this.sql.exec(SCHEMA);
   }
 
   /** Records `nonce` as spent; false if it was spent before. Synchronous check-and-set. */

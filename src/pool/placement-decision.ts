@@ -9,6 +9,7 @@ import type { Random } from "../balancer/random.ts";
 import type { ServerView } from "../balancer/types.ts";
 import { countUserSessions, RESERVATION_TTL_MS, type Reservation, sessionsOfUser } from "./placement.ts";
 import type { Decision } from "./placement-store.ts";
+import { err, ok } from "../core/result.ts";
 import type { SelectOutcome, SelectRequest } from "./select-request.ts";
 
 export interface SelectionContext {
@@ -49,14 +50,13 @@ export async function decidePlacement(
   );
   const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
   const effects: SelectionEffects = request.dryRun ? {} : recordedEffects(request, result, chosen, ctx);
-  if (!result.ok) return { outcome: result, effects };
+  if (!result.ok) return { outcome: err({ code: result.code, message: result.message, trace: result.trace }), effects };
   if (!chosen) {
-    return { outcome: { ok: false, code: "POLICY_INVALID_RESULT", message: "the chosen server is not in the pool", trace: result.trace }, effects };
+    return { outcome: err({ code: "POLICY_INVALID_RESULT", message: "the chosen server is not in the pool", trace: result.trace }), effects };
   }
   const reservationId = effects.reservation?.id;
   return {
-    outcome: {
-      ok: true,
+    outcome: ok({
       serverId: chosen.serverId,
       hostname: chosen.hostname,
       clientAddress: chosen.clientAddress,
@@ -64,7 +64,7 @@ export async function decidePlacement(
       trace: result.trace,
       ...(result.resumeSessionId ? { resumeSessionId: result.resumeSessionId } : {}),
       ...(reservationId ? { reservationId } : {}),
-    },
+    }),
     effects,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The pool object's placement tables: reservations (pending sessions) and the decision log.
  * Reservations are also kept in memory (every select counts them); writes go to both, like
- * `PoolStore`. Synchronous; see docs/storage.md.
+ * `NodeStore`. Synchronous; see docs/storage.md.
  */
 import type { TraceEntry } from "../balancer/chain.ts";
 import type { Reservation } from "./placement.ts";
@@ -21,29 +21,6 @@ export interface Decision {
   resumeSessionId: string | null;
   trace: TraceEntry[];
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS reservations (
-  id TEXT PRIMARY KEY,
-  server_id TEXT NOT NULL,
-  user TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  baseline_sessions INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reservations_server ON reservations (server_id);
-CREATE TABLE IF NOT EXISTS decisions (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at INTEGER NOT NULL,
-  action TEXT NOT NULL,
-  user TEXT NOT NULL,
-  ok INTEGER NOT NULL,
-  server_id TEXT,
-  reason TEXT NOT NULL,
-  resume_session_id TEXT,
-  trace TEXT NOT NULL
-);
-`;
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -72,7 +49,6 @@ export class PlacementStore {
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    this.sql.exec(SCHEMA);
     this.reservations = this.sql.exec<ReservationRow>("SELECT * FROM reservations").toArray().map(fromReservationRow);
   }
 

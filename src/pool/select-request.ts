@@ -1,7 +1,8 @@
 /** What a placement request carries into the pool object, and what it answers. */
-import type { TraceEntry } from "../balancer/chain.ts";
+import type { ChainErrorCode, TraceEntry } from "../balancer/chain.ts";
 import type { PolicyInput } from "../balancer/policy.ts";
 import type { BalanceAction } from "../balancer/step.ts";
+import type { Result } from "../core/result.ts";
 
 export interface SelectRequest {
   action: BalanceAction;
@@ -42,6 +43,18 @@ export interface PoolSession {
   serverStatus: "up" | "down" | "draining";
 }
 
-export type SelectOutcome =
-  | ({ ok: true } & SelectDecision)
-  | { ok: false; code: "POLICY_REJECTED" | "POLICY_INVALID_RESULT" | "NO_SERVER_AVAILABLE" | "BAD_REQUEST"; message: string; trace: TraceEntry[] };
+/** Why a placement failed; `code` is the broker error it becomes (422, 502, 503 or 400). */
+export interface SelectFailure {
+  code: ChainErrorCode | "BAD_REQUEST";
+  message: string;
+  trace: TraceEntry[];
+}
+
+export type SelectOutcome = Result<SelectDecision, SelectFailure>;
+
+/** The JSON a dry run answers: the decision or the failure, flat, with `ok`. */
+export type DryRunAnswer = ({ ok: true } & SelectDecision) | ({ ok: false } & SelectFailure);
+
+export function dryRunAnswer(outcome: SelectOutcome): DryRunAnswer {
+  return outcome.ok ? { ok: true, ...outcome.value } : { ok: false, ...outcome.error };
+}

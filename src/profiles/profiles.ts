@@ -8,7 +8,6 @@
  * Admins see and may use every profile.
  */
 import type { Identity } from "../auth/identity.ts";
-import { validateScriptSource } from "../sandbox/script-runner.ts";
 import {
   deleteProfileRow,
   findProfileOwners,
@@ -23,12 +22,13 @@ import { findPool } from "../db/queries.ts";
 import type { ProfileRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
-import { poolStub, requirePool } from "../cluster/membership.ts";
-import { DRY_RUN_USER } from "../cluster/policies.ts";
+import { dryRunProblem, scriptProblems } from "../cluster/policies.ts";
+import { poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { describeIssues } from "../core/validation.ts";
 import { checkProfileAcl } from "./acl.ts";
 import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
 import { type ConfIssue, formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";
+import { log } from "../core/log.ts";
 
 /** How many problems an error message lists before "… and N more". */
 const MAX_LISTED_PROBLEMS = 20;
@@ -92,20 +92,10 @@ function noSuchProfile(id: string): BrokerError {
 async function checkReferences(env: Env, spec: ProfileSpec): Promise<void> {
   if (!(await findPool(env.DB, spec.pool))) throw new BrokerError("BAD_REQUEST", `invalid json: pool: no pool named ${spec.pool}`);
   if (spec.policy === null) return;
-  for (const [index, step] of spec.policy.steps.entries()) {
-    if (!("script" in step)) continue;
-    const verdict = validateScriptSource(step.script);
-    if (!verdict.ok) throw new BrokerError("BAD_REQUEST", `policy step ${index + 1} (${step.name ?? `script #${index + 1}`}): ${verdict.message}`);
-  }
-  const outcome = await poolStub(env, spec.pool).select({
-    ...DRY_RUN_USER,
-    policy: spec.policy,
-    dryRun: true,
-    hostnames: spec.hosts.map((host) => host.name),
-  });
-  if (!outcome.ok && outcome.code !== "NO_SERVER_AVAILABLE") {
-    throw new BrokerError("BAD_REQUEST", `the policy failed its dry run (${outcome.code}): ${outcome.message}`);
-  }
+  const [broken] = scriptProblems(spec.policy);
+  if (broken) throw new BrokerError("BAD_REQUEST", `policy step ${broken.index + 1} (${broken.name}): ${broken.message}`);
+  const problem = await dryRunProblem(poolStub(env, spec.pool), spec.policy, spec.hosts.map((host) => host.name));
+  if (problem) throw new BrokerError("BAD_REQUEST", problem);
 }
 
 /** Every profile, or those of one pool (404 for an unknown pool), ordered by id. */
@@ -207,7 +197,7 @@ export async function requireProfileAccess(env: Env, profileId: string, identity
   if (identity.isAdmin) return profile;
   const verdict = checkProfileAcl(profile.acl, identity, clientIp);
   if (!verdict.allowed) {
-    console.warn(`profile ${profileId} refused to ${JSON.stringify(identity.login.slice(0, 64))}: ${verdict.reason}`);
+    log.warn(`profile ${profileId} refused to ${JSON.stringify(identity.login.slice(0, 64))}: ${verdict.reason}`);
     throw new BrokerError("FORBIDDEN", `profile ${profileId} is not available to you`);
   }
   return profile;

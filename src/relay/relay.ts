@@ -10,10 +10,11 @@ import type { RelayTicketClaims } from "../tokens/relay-ticket.ts";
 import { findProfileRow } from "../db/profile-queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
-import { poolStub } from "../cluster/membership.ts";
-import { unwrap } from "../pool/rpc-result.ts";
+import { unwrapPool } from "../pool/pool-failure.ts";
+import { poolStub } from "../pool/pool-gateway.ts";
 import { profileFromRow } from "../profiles/profiles.ts";
 import { redeemTicket } from "./tickets.ts";
+import { log } from "../core/log.ts";
 
 /** Browsers cannot set headers on WebSockets: a ticket may come as the subprotocol `broker-ticket.<jwt>`. */
 export const TICKET_PROTOCOL_PREFIX = "broker-ticket.";
@@ -61,10 +62,10 @@ async function connectOrigin(originUrl: string, headers: Headers): Promise<Respo
   try {
     const response = await fetch(originUrl, { headers, signal: AbortSignal.timeout(ORIGIN_CONNECT_TIMEOUT_MS) });
     if (response.status === 101 && response.webSocket) return response;
-    console.warn(`origin ${originUrl} answered ${response.status} to the upgrade`);
+    log.warn(`origin ${originUrl} answered ${response.status} to the upgrade`);
     return null;
   } catch (error) {
-    console.warn(`origin ${originUrl} unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    log.warn(`origin ${originUrl} unreachable: ${error instanceof Error ? error.message : String(error)}`);
     return null;
   }
 }
@@ -96,8 +97,9 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
     ...(claims.prf ? { hostnames: await profileHostnames(env, claims.prf) } : {}),
   });
   if (!fallback.ok) throw new BrokerError("ORIGIN_UNREACHABLE", "the desktop server cannot be reached and no other server is available");
-  const retry = unwrap(await stub.reachServer(fallback.serverId));
-  const retried = await connectOrigin(retry.originUrl, await originHeaders(env, { ...claims, sid: fallback.reservationId ?? claims.sid }, fallback.serverId, request.headers, protocols));
+  const placed = fallback.value;
+  const retry = unwrapPool(await stub.reachServer(placed.serverId), placed.serverId);
+  const retried = await connectOrigin(retry.originUrl, await originHeaders(env, { ...claims, sid: placed.reservationId ?? claims.sid }, placed.serverId, request.headers, protocols));
   if (retried) return retried;
   throw new BrokerError("ORIGIN_UNREACHABLE", "no desktop server could be reached");
 }

@@ -7,13 +7,14 @@ import { signingKey, verifyToken } from "../tokens/broker-token.ts";
 import { issueRelayTicket, RELAY_TICKET, type RelayTicketClaims, type RelayTicketSubject } from "../tokens/relay-ticket.ts";
 import type { Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
-import { poolStub } from "../cluster/membership.ts";
-import type { RelayTarget } from "../pool/pool-object.ts";
+import { poolStub } from "../pool/pool-gateway.ts";
+import type { RelayTarget } from "../pool/projections.ts";
+import { log } from "../core/log.ts";
 
 function requireSigningKey(env: Env): Uint8Array {
   const key = signingKey(env.SIGNING_KEY);
   if (!key) {
-    console.error("SIGNING_KEY is not set (or shorter than 32 chars): relay tickets are unavailable");
+    log.error("SIGNING_KEY is not set (or shorter than 32 chars): relay tickets are unavailable");
     throw new BrokerError("INTERNAL", "relay tickets are not configured on this broker");
   }
   return key;
@@ -31,17 +32,17 @@ export async function issueTicket(env: Env, subject: RelayTicketSubject, nowMs: 
 export async function redeemTicket(env: Env, ticket: string, serverId: string, nowMs: number): Promise<{ claims: RelayTicketClaims; target: RelayTarget | null }> {
   const verdict = await verifyToken(requireSigningKey(env), RELAY_TICKET, ticket, nowMs);
   if (!verdict.ok) {
-    console.warn(`relay ticket refused: ${verdict.error}`);
+    log.warn(`relay ticket refused: ${verdict.error}`);
     throw unauthorized();
   }
   const claims = verdict.value;
   if (claims.srv !== serverId) {
-    console.warn(`relay ticket for ${claims.srv} presented for ${serverId}`);
+    log.warn(`relay ticket for ${claims.srv} presented for ${serverId}`);
     throw new BrokerError("FORBIDDEN", "the ticket is not for this server");
   }
   const admitted = await poolStub(env, claims.pool).admitRelay(claims.jti, claims.exp * 1000, serverId);
   if (!admitted.spent) {
-    console.warn(`relay ticket ${claims.jti} reused`);
+    log.warn(`relay ticket ${claims.jti} reused`);
     throw unauthorized();
   }
   return { claims, target: admitted.target };

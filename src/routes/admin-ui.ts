@@ -30,6 +30,7 @@ import { serverUiRoutes } from "../ui/handlers/servers.tsx";
 import { sessionUiRoutes } from "../ui/handlers/sessions.tsx";
 import { errorPage } from "../ui/pages/message.tsx";
 import { type UiEnv, wantsJson } from "../ui/ui-env.ts";
+import { log } from "../core/log.ts";
 
 /** Policies with script steps and imported profiles are the largest forms. */
 const MAX_FORM_BYTES = 1024 * 1024;
@@ -77,7 +78,7 @@ export const adminUiRoutes = new Hono<UiEnv>()
       message = error.message || "bad request";
       status = error.status;
     }
-    if (status >= 500) console.error(`[${c.get("requestId")}] dashboard error`, error);
+    if (status >= 500) log.error(`[${c.get("requestId")}] dashboard error`, error);
     if (wantsJson(c)) return c.json(errorBody(code, message, c.get("requestId")), status);
     return errorPage(c, status, message);
   });

@@ -4,17 +4,10 @@ import { z } from "zod";
 import { requireAdminIdentity } from "../auth/user-auth.ts";
 import { listPools } from "../db/queries.ts";
 import type { AppEnv } from "../env.ts";
-import {
-  createPool,
-  issueEnrolmentToken,
-  poolStub,
-  removeNode,
-  requirePool,
-  setDraining,
-  setPoolInterval,
-  setStaticOverrides,
-} from "../cluster/membership.ts";
-import { unwrap } from "../pool/rpc-result.ts";
+import { removeNode, setDraining, setStaticOverrides } from "../cluster/nodes.ts";
+import { createPool, issueEnrolmentToken, setPoolInterval } from "../cluster/pools.ts";
+import { existingPool, requirePool } from "../pool/pool-gateway.ts";
+import { unwrapPool } from "../pool/pool-failure.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   MAX_HEARTBEAT_INTERVAL_MS,
@@ -24,8 +17,9 @@ import {
   staticDataSchema,
 } from "../protocol.ts";
 import { policySchema } from "../balancer/policy.ts";
-import { DRY_RUN_USER, savePolicy } from "../cluster/policies.ts";
-import { clientIpOf, selectBodySchema } from "../sessions/select-body.ts";
+import { DRY_RUN_USER, dryRun, savePolicy } from "../cluster/policies.ts";
+import { clientLocal } from "../core/request-context.ts";
+import { selectBodySchema } from "../sessions/placement-request.ts";
 import { validate } from "../core/validation.ts";
 
 export const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
@@ -56,9 +50,7 @@ export const adminRoutes = new Hono<AppEnv>()
     c.json(await setPoolInterval(c.env, c.req.valid("param").pool, c.req.valid("json").intervalMs)),
   )
   .get("/pools/:pool/policy", validate("param", poolParam), async (c) => {
-    const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
-    const policy = await poolStub(c.env, pool).getPolicy();
+    const policy = await (await existingPool(c.env, c.req.valid("param").pool)).getPolicy();
     return c.json({ policy, isDefault: policy === null });
   })
   .put(
@@ -67,8 +59,8 @@ export const adminRoutes = new Hono<AppEnv>()
     validate("json", putPolicyBodySchema),
     async (c) => {
       const { pool } = c.req.valid("param");
-      const { policy, dryRun } = c.req.valid("json");
-      const request = dryRun ? { ...dryRun, local: clientIpOf(c.req.header("CF-Connecting-IP")) } : DRY_RUN_USER;
+      const { policy, dryRun: asked } = c.req.valid("json");
+      const request = asked ? { ...asked, local: clientLocal(c.get("clientIp")) } : DRY_RUN_USER;
       return c.json(await savePolicy(c.env, pool, policy, request));
     },
   )
@@ -77,10 +69,7 @@ export const adminRoutes = new Hono<AppEnv>()
     validate("param", poolParam),
     validate("json", dryRunBodySchema),
     async (c) => {
-      const { pool } = c.req.valid("param");
-      await requirePool(c.env, pool);
-      const body = c.req.valid("json");
-      return c.json(await poolStub(c.env, pool).select({ ...body, local: clientIpOf(c.req.header("CF-Connecting-IP")), dryRun: true }));
+      return c.json(await dryRun(c.env, c.req.valid("param").pool, { ...c.req.valid("json"), local: clientLocal(c.get("clientIp")) }));
     },
   )
   .get(
@@ -88,9 +77,8 @@ export const adminRoutes = new Hono<AppEnv>()
     validate("param", poolParam),
     validate("query", decisionsQuerySchema),
     async (c) => {
-      const { pool } = c.req.valid("param");
-      await requirePool(c.env, pool);
-      return c.json({ decisions: await poolStub(c.env, pool).recentDecisions(c.req.valid("query").limit) });
+      const stub = await existingPool(c.env, c.req.valid("param").pool);
+      return c.json({ decisions: await stub.recentDecisions(c.req.valid("query").limit) });
     },
   )
   .post(
@@ -100,14 +88,11 @@ export const adminRoutes = new Hono<AppEnv>()
     async (c) => c.json(await issueEnrolmentToken(c.env, c.req.valid("param").pool, c.req.valid("json").ttlSeconds, Date.now()), 201),
   )
   .get("/pools/:pool/servers", validate("param", poolParam), async (c) => {
-    const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
-    return c.json({ servers: await poolStub(c.env, pool).listServers() });
+    return c.json({ servers: await (await existingPool(c.env, c.req.valid("param").pool)).listServers() });
   })
   .get("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
     const { pool, serverId } = c.req.valid("param");
-    await requirePool(c.env, pool);
-    return c.json(unwrap(await poolStub(c.env, pool).getServer(serverId)));
+    return c.json(unwrapPool(await (await existingPool(c.env, pool)).getServer(serverId), serverId));
   })
   .post("/pools/:pool/servers/:serverId/drain", validate("param", serverParam), async (c) => {
     const { pool, serverId } = c.req.valid("param");

@@ -2,15 +2,15 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../auth/admin.ts";
-import { peekNodeToken } from "../tokens/heartbeat-token.ts";
+import { acceptEnrolment } from "../cluster/enrolment.ts";
+import { acceptHeartbeat } from "../cluster/nodes.ts";
 import { sha256Base64Url } from "../core/crypto.ts";
-import type { AppEnv } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
-import { enrolNode, poolStub } from "../cluster/membership.ts";
-import { unwrap } from "../pool/rpc-result.ts";
 import { clientAddressKey, ENROL_RULE, rateLimit } from "../core/rate-limit.ts";
-import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
 import { parseJsonText, parseOrThrow, validate } from "../core/validation.ts";
+import type { AppEnv } from "../env.ts";
+import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
+import { peekNodeToken } from "../tokens/heartbeat-token.ts";
 
 const tooLarge = () => {
   throw new BrokerError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_HEARTBEAT_BODY_BYTES} bytes`);
@@ -18,7 +18,7 @@ const tooLarge = () => {
 
 export const agentRoutes = new Hono<AppEnv>()
   .post("/enrol", rateLimit(ENROL_RULE, clientAddressKey), bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), validate("json", enrolRequestSchema), async (c) => {
-    const enrolled = await enrolNode(c.env, c.req.valid("json"), Date.now());
+    const enrolled = await acceptEnrolment(c.env, c.req.valid("json"), Date.now());
     return c.json(enrolled, 201);
   })
   .post("/heartbeat", bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), async (c) => {
@@ -27,12 +27,5 @@ export const agentRoutes = new Hono<AppEnv>()
     if (!token || !routing) throw unauthorized();
     const raw = new Uint8Array(await c.req.arrayBuffer());
     const body = parseOrThrow(heartbeatBodySchema, parseJsonText(c.req.header("Content-Type"), new TextDecoder().decode(raw)), "heartbeat");
-    const reply = await poolStub(c.env, routing.pool).recordHeartbeat({
-      pool: routing.pool,
-      serverId: routing.serverId,
-      token,
-      bodyHash: await sha256Base64Url(raw),
-      body,
-    });
-    return c.json(unwrap(reply));
+    return c.json(await acceptHeartbeat(c.env, { pool: routing.pool, serverId: routing.serverId, token, bodyHash: await sha256Base64Url(raw), body }));
   });

@@ -4,7 +4,6 @@ import { z } from "zod";
 import { requireUser, signIn } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../core/rate-limit.ts";
-import { clientIpOf } from "../sessions/select-body.ts";
 import { MAX_PASSWORD_LENGTH } from "../users/users.ts";
 import { validate } from "../core/validation.ts";
 
@@ -18,6 +17,6 @@ export const signInSchema = z.strictObject({
 export const authRoutes = new Hono<AppEnv>()
   .post("/login", rateLimit(SIGN_IN_RULE, clientAddressKey), validate("json", signInSchema), async (c) => {
     const { login, password } = c.req.valid("json");
-    return c.json(await signIn(c.env, login, password, clientIpOf(c.req.header("CF-Connecting-IP")).clientIp));
+    return c.json(await signIn(c.env, login, password, c.get("clientIp")));
   })
   .get("/me", requireUser, (c) => c.json(c.get("identity")));

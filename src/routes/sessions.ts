@@ -6,7 +6,6 @@ import type { AppEnv } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
 import { profilesFor } from "../profiles/profiles.ts";
 import { rateLimit, TICKET_RULE, userKey } from "../core/rate-limit.ts";
-import { clientIpOf } from "../sessions/select-body.ts";
 import { listSessions, resumeSession, startSession } from "../sessions/user-sessions.ts";
 import { validate } from "../core/validation.ts";
 
@@ -20,7 +19,7 @@ export const resumeBodySchema = z.strictObject({ profileId: profileIdSchema });
 // Mounted at `/v1`, so user auth is per route: a `.use()` here would also guard /v1/agent.
 export const sessionRoutes = new Hono<AppEnv>()
   .get("/profiles", requireUser, async (c) => {
-    const profiles = await profilesFor(c.env, c.get("identity"), clientIpOf(c.req.header("CF-Connecting-IP")).clientIp);
+    const profiles = await profilesFor(c.env, c.get("identity"), c.get("clientIp"));
     return c.json({ profiles: profiles.map(({ id, name, pool, mode, command }) => ({ id, name, pool, mode, command })) });
   })
   .get(
@@ -43,7 +42,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     validate("json", startSessionBodySchema),
     async (c) => {
       const { profileId, data } = c.req.valid("json");
-      const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
+      const context = { clientIp: c.get("clientIp"), requestUrl: c.req.url };
       return c.json(await startSession(c.env, c.get("identity"), profileId, context, data), 201);
     },
   )
@@ -54,7 +53,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     validate("param", resumeParamSchema),
     validate("json", resumeBodySchema),
     async (c) => {
-      const context = { ...clientIpOf(c.req.header("CF-Connecting-IP")), requestUrl: c.req.url };
+      const context = { clientIp: c.get("clientIp"), requestUrl: c.req.url };
       return c.json(await resumeSession(c.env, c.get("identity"), c.req.valid("param").sessionId, c.req.valid("json").profileId, context));
     },
   );

@@ -13,7 +13,6 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.ts";
-import { clientIpOf } from "../sessions/select-body.ts";
 import { type Frontend, runX2goTask, TESTCON_TASK } from "../x2go/broker.ts";
 import { readX2goParams } from "../x2go/form.ts";
 import { JSON_TESTCON_BODY, renderJson } from "../x2go/json.ts";
@@ -32,7 +31,7 @@ function serve(frontend: Frontend) {
     if (c.req.method !== "POST") return tornadoPage(405, { Allow: "POST" });
     const params = await readX2goParams(c.req.raw);
     if (params.task === TESTCON_TASK) return x2goAnswer(frontend, frontend === "plain" ? PLAIN_TESTCON_BODY : JSON_TESTCON_BODY);
-    const outcome = await runX2goTask(c.env, frontend, params, clientIpOf(c.req.header("CF-Connecting-IP")).clientIp, Date.now());
+    const outcome = await runX2goTask(c.env, frontend, params, c.get("clientIp"), Date.now());
     return x2goAnswer(frontend, frontend === "plain" ? renderPlain(outcome) : renderJson(outcome));
   };
 }

@@ -7,12 +7,12 @@ import type { Identity } from "../auth/identity.ts";
 import { listPools } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
-import { poolStub } from "../cluster/membership.ts";
-import { selectionError } from "../cluster/policies.ts";
-import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
+import { poolStub } from "../pool/pool-gateway.ts";
+import type { PoolSession } from "../pool/select-request.ts";
 import { requireProfileAccess } from "../profiles/profiles.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
 import { issueTicket } from "../relay/tickets.ts";
+import { placeSession } from "./placement.ts";
 
 /** Port of a redirect target when neither the profile nor the node names one (X2Go's SSH). */
 export const DEFAULT_REDIRECT_PORT = 22;
@@ -30,8 +30,8 @@ export interface ConnectionAnswer {
   redirect?: { host: string; port: number };
 }
 
-export interface RequestContext {
-  clientIp?: string;
+export interface ClientContext {
+  clientIp: string | undefined;
   /** The URL the client called, to build the relay URL on the same host. */
   requestUrl: string;
 }
@@ -43,22 +43,7 @@ export async function listSessions(env: Env, login: string | null): Promise<Pool
   return perPool.flat().sort((a, b) => b.startedAt - a.startedAt);
 }
 
-/** Runs the profile's pool chain for a new session (or a resume the chain finds). */
-export async function placeSession(env: Env, identity: Identity, profile: Profile, clientIp: string | undefined, data: Record<string, unknown>): Promise<SelectDecision> {
-  const outcome = await poolStub(env, profile.pool).select({
-    action: "session/start",
-    user: { login: identity.login, groups: identity.groups, isAdmin: identity.isAdmin, isManager: identity.isManager },
-    local: clientIp ? { clientIp } : {},
-    data: { ...data, profile: profile.id },
-    hostnames: profile.hosts.map((host) => host.name),
-    ...(profile.policy ? { policy: profile.policy } : {}),
-  });
-  if (!outcome.ok) throw selectionError(outcome);
-  const { ok: _ok, ...decision } = outcome;
-  return decision;
-}
-
-export async function startSession(env: Env, identity: Identity, profileId: string, context: RequestContext, data: Record<string, unknown>): Promise<ConnectionAnswer> {
+export async function startSession(env: Env, identity: Identity, profileId: string, context: ClientContext, data: Record<string, unknown>): Promise<ConnectionAnswer> {
   const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
   const decision = await placeSession(env, identity, profile, context.clientIp, data);
   const sessionId = decision.resumeSessionId ?? decision.reservationId ?? "";
@@ -69,7 +54,7 @@ export async function startSession(env: Env, identity: Identity, profileId: stri
  * Resumes one of the identity's own sessions. Anyone else's (admins included) is answered like
  * a session that does not exist, so the answer does not confirm that someone has that session.
  */
-export async function resumeSession(env: Env, identity: Identity, sessionId: string, profileId: string, context: RequestContext): Promise<ConnectionAnswer> {
+export async function resumeSession(env: Env, identity: Identity, sessionId: string, profileId: string, context: ClientContext): Promise<ConnectionAnswer> {
   const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
   const session = (await poolStub(env, profile.pool).listSessions(null)).find((candidate) => candidate.id === sessionId);
   if (!session || session.user !== identity.login) {
@@ -89,7 +74,7 @@ async function connectionAnswer(
   identity: Identity,
   profile: Profile,
   target: { serverId: string; hostname: string; clientAddress: string | null; sessionId: string; resumed: boolean },
-  context: RequestContext,
+  context: ClientContext,
 ): Promise<ConnectionAnswer> {
   const base = {
     serverId: target.serverId,

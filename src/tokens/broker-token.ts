@@ -24,7 +24,7 @@ export interface TokenKind<Claims extends z.ZodRawShape> {
 }
 
 /** Why a token was refused: logged, never returned to the client (it gets the generic 401). */
-export type TokenFailure = "malformed" | "bad-signature" | "expired" | "not-yet-valid" | "bad-claims" | "lifetime-too-long";
+export type TokenFailure = "malformed" | "bad-algorithm" | "unknown-key" | "bad-signature" | "expired" | "not-yet-valid" | "bad-claims" | "lifetime-too-long";
 
 const standardClaims = {
   iss: z.literal(BROKER_ISSUER),
@@ -115,5 +115,7 @@ export function classifyJoseError(error: unknown): TokenFailure {
   if (error instanceof errors.JWTExpired) return "expired";
   if (error instanceof errors.JWTClaimValidationFailed) return error.claim === "nbf" || error.claim === "iat" ? "not-yet-valid" : "bad-claims";
   if (error instanceof errors.JWSSignatureVerificationFailed) return "bad-signature";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "bad-algorithm";
+  if (error instanceof errors.JWKSNoMatchingKey) return "unknown-key";
   return "malformed";
 }

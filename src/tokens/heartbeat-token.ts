@@ -2,7 +2,8 @@
  * Verifies the short-lived JWT a node signs for each heartbeat (EdDSA with its enrolled Ed25519
  * key). Pure apart from WebCrypto: the caller passes the key, the clock and the last sequence.
  */
-import { decodeJwt, errors, importJWK, jwtVerify } from "jose";
+import { decodeJwt, importJWK, jwtVerify } from "jose";
+import { err, ok, type Result } from "../core/result.ts";
 import {
   CLOCK_SKEW_SECONDS,
   HEARTBEAT_AUDIENCE,
@@ -13,19 +14,13 @@ import {
   poolNameSchema,
   serverIdSchema,
 } from "../protocol.ts";
+import { classifyJoseError, type TokenFailure } from "./broker-token.ts";
 
-export type NodeTokenFailure =
-  | "malformed"
-  | "unknown-node"
-  | "bad-signature"
-  | "expired"
-  | "not-yet-valid"
-  | "bad-claims"
-  | "lifetime-too-long"
-  | "body-mismatch"
-  | "stale-sequence";
-
-export type NodeTokenResult = { ok: true; claims: HeartbeatClaims } | { ok: false; reason: NodeTokenFailure; detail: string };
+/** A refused heartbeat token: the reason (closed), and a detail for the log. */
+export interface HeartbeatTokenFailure {
+  reason: TokenFailure | "body-mismatch" | "stale-sequence";
+  detail: string;
+}
 
 /** Reads the routing claims (pool, serverId) without verifying; the pool object verifies. */
 export function peekNodeToken(token: string): { pool: string; serverId: string } | null {
@@ -55,7 +50,7 @@ export interface VerifyNodeTokenInput {
   nowSeconds: number;
 }
 
-export async function verifyNodeToken(input: VerifyNodeTokenInput): Promise<NodeTokenResult> {
+export async function verifyHeartbeatToken(input: VerifyNodeTokenInput): Promise<Result<HeartbeatClaims, HeartbeatTokenFailure>> {
   let payload: unknown;
   try {
     const verified = await jwtVerify(input.token, input.key, {
@@ -68,31 +63,21 @@ export async function verifyNodeToken(input: VerifyNodeTokenInput): Promise<Node
     });
     payload = verified.payload;
   } catch (error) {
-    return { ok: false, ...classifyJoseError(error) };
+    return err({ reason: classifyJoseError(error), detail: error instanceof Error ? error.message : String(error) });
   }
   const parsed = heartbeatClaimsSchema.safeParse(payload);
-  if (!parsed.success) return { ok: false, reason: "bad-claims", detail: parsed.error.message };
+  if (!parsed.success) return err({ reason: "bad-claims", detail: parsed.error.message });
   const claims = parsed.data;
-  if (claims.pool !== input.pool) return { ok: false, reason: "bad-claims", detail: "pool claim does not match" };
+  if (claims.pool !== input.pool) return err({ reason: "bad-claims", detail: "pool claim does not match" });
   if (claims.exp - claims.iat > MAX_HEARTBEAT_TOKEN_LIFETIME_SECONDS) {
-    return { ok: false, reason: "lifetime-too-long", detail: `exp - iat = ${claims.exp - claims.iat}s` };
+    return err({ reason: "lifetime-too-long", detail: `exp - iat = ${claims.exp - claims.iat}s` });
   }
   if (claims.iat > input.nowSeconds + CLOCK_SKEW_SECONDS) {
-    return { ok: false, reason: "not-yet-valid", detail: "iat is in the future" };
+    return err({ reason: "not-yet-valid", detail: "iat is in the future" });
   }
-  if (claims.bh !== input.bodyHash) return { ok: false, reason: "body-mismatch", detail: "bh does not match the body" };
+  if (claims.bh !== input.bodyHash) return err({ reason: "body-mismatch", detail: "bh does not match the body" });
   if (claims.seq <= input.lastSeq) {
-    return { ok: false, reason: "stale-sequence", detail: `seq ${claims.seq} <= last accepted ${input.lastSeq}` };
+    return err({ reason: "stale-sequence", detail: `seq ${claims.seq} <= last accepted ${input.lastSeq}` });
   }
-  return { ok: true, claims };
-}
-
-function classifyJoseError(error: unknown): { reason: NodeTokenFailure; detail: string } {
-  if (error instanceof errors.JWTExpired) return { reason: "expired", detail: error.code };
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    return { reason: error.claim === "nbf" || error.claim === "iat" ? "not-yet-valid" : "bad-claims", detail: `${error.code} ${error.claim}` };
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return { reason: "bad-signature", detail: error.code };
-  if (error instanceof errors.JOSEError) return { reason: "malformed", detail: error.code };
-  return { reason: "malformed", detail: error instanceof Error ? error.message : "unknown error" };
+  return ok(claims);
 }

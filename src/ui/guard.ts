@@ -8,6 +8,7 @@ import { secretsEqual } from "../core/crypto.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
 import { readUiSession } from "./session.ts";
 import { formFields, type UiEnv, wantsJson } from "./ui-env.ts";
+import { log } from "../core/log.ts";
 
 /** No inline script or style, nothing from elsewhere, never framed. */
 export const CONTENT_SECURITY_POLICY = [
@@ -43,7 +44,7 @@ export const requireSameOrigin = createMiddleware<UiEnv>(async (c, next) => {
     const origin = c.req.header("Origin");
     const site = c.req.header("Sec-Fetch-Site");
     if (origin !== new URL(c.req.url).origin || (site !== undefined && site !== "same-origin")) {
-      console.warn(`dashboard change refused: origin ${JSON.stringify((origin ?? "none").slice(0, 100))}, fetch site ${site ?? "none"}`);
+      log.warn(`dashboard change refused: origin ${JSON.stringify((origin ?? "none").slice(0, 100))}, fetch site ${site ?? "none"}`);
       throw new BrokerError("FORBIDDEN", "cross-site request refused");
     }
   }
@@ -71,7 +72,7 @@ export const requireCsrfToken = createMiddleware<UiEnv>(async (c, next) => {
   if (!SAFE_METHODS.has(c.req.method)) {
     const given = c.req.header("X-CSRF-Token") ?? (await formFields(c))["_csrf"];
     if (!given || !(await secretsEqual(given, c.get("ui").csrf))) {
-      console.warn(`dashboard change refused for ${JSON.stringify(c.get("ui").login.slice(0, 64))}: missing or wrong CSRF token`);
+      log.warn(`dashboard change refused for ${JSON.stringify(c.get("ui").login.slice(0, 64))}: missing or wrong CSRF token`);
       throw new BrokerError("FORBIDDEN", "missing or wrong CSRF token; reload the page and try again");
     }
   }

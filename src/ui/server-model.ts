@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { listPools } from "../db/queries.ts";
 import type { Env } from "../env.ts";
-import { poolStub } from "../cluster/membership.ts";
+import { poolStub } from "../pool/pool-gateway.ts";
 import type { AdminServerView } from "../pool/server-view.ts";
 import type { NodeStatus } from "../protocol.ts";
 import { factsText, gib, listText, timeAgo } from "./format.ts";

@@ -2,7 +2,7 @@
  * The dashboard's sign-in session: its token (src/tokens/admin-ui-session.ts) in an HttpOnly, Secure, SameSite=Strict cookie scoped to `/admin`. The token carries no secret:
  * who signed in, how, a per-session CSRF token, and a fingerprint of the credential that was used
  * (so rotating the admin token, changing the admin's password or revoking their admin rights ends
- * the session at once). Signing out records the session's id (src/ui/revocations.ts), so a copy
+ * the session at once). Signing out records the session's id (src/db/ui-session-queries.ts), so a copy
  * of the cookie stops working too.
  */
 import type { Context } from "hono";
@@ -14,7 +14,8 @@ import { passwordVersion } from "../tokens/user-session.ts";
 import { randomToken, toBase64Url } from "../core/crypto.ts";
 import { findUser } from "../db/user-queries.ts";
 import type { Env } from "../env.ts";
-import { isUiSessionRevoked, revokeUiSession } from "./revocations.ts";
+import { isUiSessionRevoked, revokeUiSession } from "../db/ui-session-queries.ts";
+import { log } from "../core/log.ts";
 
 export const ADMIN_UI_COOKIE = "broker_admin";
 export const ADMIN_UI_PATH = "/admin";
@@ -63,7 +64,7 @@ export async function credentialVersion(env: Env, key: Uint8Array, source: UiSou
 export async function startUiSession(c: Context, principal: UiPrincipal, nowMs = Date.now()): Promise<boolean> {
   const key = signingKey((c.env as Env).SIGNING_KEY);
   if (!key) {
-    console.warn("dashboard sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
+    log.warn("dashboard sign-in refused: SIGNING_KEY is not set (or shorter than 32 chars)");
     return false;
   }
   const { token } = await signToken(key, ADMIN_UI_SESSION, principal.login, { src: principal.source, csrf: randomToken(32), cv: principal.credential }, nowMs);
@@ -97,17 +98,17 @@ export async function readUiSession(c: Context, nowMs = Date.now()): Promise<UiS
   if (!key) return null;
   const verified = await verifyToken(key, ADMIN_UI_SESSION, token, nowMs);
   if (!verified.ok) {
-    console.warn(`dashboard session refused: ${verified.error}`);
+    log.warn(`dashboard session refused: ${verified.error}`);
     return null;
   }
   const claims = verified.value;
   const [revoked, current] = await Promise.all([isUiSessionRevoked(env.DB, claims.jti), credentialVersion(env, key, claims.src, claims.sub)]);
   if (revoked) {
-    console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: signed out`);
+    log.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: signed out`);
     return null;
   }
   if (current === null || current !== claims.cv) {
-    console.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: its credential changed`);
+    log.warn(`dashboard session for ${JSON.stringify(claims.sub.slice(0, 64))} refused: its credential changed`);
     return null;
   }
   return { id: claims.jti, login: claims.sub, source: claims.src, csrf: claims.csrf, expiresAt: claims.exp * 1000 };

@@ -11,10 +11,10 @@ import { authenticatePassword, identify } from "../auth/user-auth.ts";
 import { secretsEqual } from "../core/crypto.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
-import { clientIpOf } from "../sessions/select-body.ts";
 import type { UiSource } from "../tokens/admin-ui-session.ts";
 import { credentialVersion, type UiPrincipal } from "./session.ts";
 import type { UiEnv } from "./ui-env.ts";
+import { log } from "../core/log.ts";
 
 /** What the sign-in form sends, already validated. */
 export type SignInForm =
@@ -40,12 +40,12 @@ async function checkAdminToken(env: Env, given: string, clientIp: string | undef
   }
   const expected = env.ADMIN_TOKEN;
   if (!expected || expected.length < MIN_ADMIN_TOKEN_LENGTH) {
-    console.warn("dashboard sign-in refused: ADMIN_TOKEN is not set (or shorter than 16 chars)");
+    log.warn("dashboard sign-in refused: ADMIN_TOKEN is not set (or shorter than 16 chars)");
     throw unauthorized();
   }
   if (!(await secretsEqual(given, expected))) {
     await recordFailedSignIn(env.DB, keys, nowMs);
-    console.warn("dashboard sign-in refused: wrong admin token");
+    log.warn("dashboard sign-in refused: wrong admin token");
     throw unauthorized();
   }
 }
@@ -56,7 +56,7 @@ async function checkAdminToken(env: Env, given: string, clientIp: string | undef
  */
 export async function signInPrincipal(c: Context<UiEnv>, form: SignInForm, nowMs = Date.now()): Promise<UiPrincipal> {
   const env = c.env;
-  const clientIp = clientIpOf(c.req.header("CF-Connecting-IP")).clientIp;
+  const clientIp = c.get("clientIp");
   switch (form.method) {
     case "token":
       await checkAdminToken(env, form.token, clientIp, nowMs);
@@ -64,7 +64,7 @@ export async function signInPrincipal(c: Context<UiEnv>, form: SignInForm, nowMs
     case "password": {
       const identity = await authenticatePassword(env, form.login, form.password, clientIp, nowMs);
       if (!identity.isAdmin) {
-        console.warn(`dashboard sign-in refused for ${JSON.stringify(form.login.slice(0, 64))}: not an admin`);
+        log.warn(`dashboard sign-in refused for ${JSON.stringify(form.login.slice(0, 64))}: not an admin`);
         throw unauthorized();
       }
       return bind(env, "password", identity.login);

@@ -14,6 +14,7 @@ import { unauthorized } from "../core/errors.ts";
 import { identityOfUser } from "../users/users.ts";
 import { type CookieChain, issueCookie, newChain, purgeExpiredCookies, redeemCookie } from "./cookies.ts";
 import type { X2goParams } from "./form.ts";
+import { log } from "../core/log.ts";
 
 export interface X2goAuth {
   identity: Identity;
@@ -28,13 +29,13 @@ function quoted(value: string): string {
 async function authenticateCookie(env: Env, params: X2goParams, clientIp: string | undefined, nowMs: number): Promise<{ identity: Identity; chain: CookieChain }> {
   const chain = params.user === "" ? null : await redeemCookie(env.DB, params.authid, params.user, clientIp, nowMs);
   if (!chain) {
-    console.warn(`x2go cookie refused for ${quoted(params.user)}: unknown, spent, expired, or bound to another user or address`);
+    log.warn(`x2go cookie refused for ${quoted(params.user)}: unknown, spent, expired, or bound to another user or address`);
     throw unauthorized();
   }
   const user = await findUser(env.DB, chain.login);
   const reason = !user ? "user deleted" : user.disabled ? "user disabled" : (await passwordVersion(user.passwordHash)) !== chain.passwordVersion ? "password changed" : null;
   if (reason || !user) {
-    console.warn(`x2go cookie refused for ${quoted(chain.login)}: ${reason}`);
+    log.warn(`x2go cookie refused for ${quoted(chain.login)}: ${reason}`);
     throw unauthorized();
   }
   return { identity: identityOfUser(user), chain };

@@ -17,15 +17,17 @@ import type { Identity } from "../auth/identity.ts";
 import { sessionToResume } from "../balancer/resume-target.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
-import { poolStub } from "../cluster/membership.ts";
+import { poolStub } from "../pool/pool-gateway.ts";
 import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
 import { profilesFor, requireProfileAccess } from "../profiles/profiles.ts";
-import { DEFAULT_REDIRECT_PORT, placeSession, redirectTarget } from "../sessions/user-sessions.ts";
+import { placeSession } from "../sessions/placement.ts";
+import { DEFAULT_REDIRECT_PORT, redirectTarget } from "../sessions/user-sessions.ts";
 import { authenticateX2go } from "./auth.ts";
 import type { X2goParams } from "./form.ts";
 import { type ListedSession, profileKeys, type X2goKeys } from "./profile-keys.ts";
 import { sessionInfoLine } from "./session-line.ts";
+import { log } from "../core/log.ts";
 
 export type Frontend = "plain" | "json";
 
@@ -107,7 +109,7 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
     decision = await placeSession(env, identity, profile, clientIp, PLACEMENT_DATA);
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error;
-    console.warn(`x2go selectsession ${profile.id} for ${JSON.stringify(identity.login)}: ${error.code}: ${error.message}`);
+    log.warn(`x2go selectsession ${profile.id} for ${JSON.stringify(identity.login)}: ${error.code}: ${error.message}`);
     return { server: NO_X2GO_SERVER_HOST, port: profilePort(profile) };
   }
   const target = redirectTarget(profile, decision);

@@ -4,12 +4,10 @@
  * present it instead of a password. A cookie is single use, bound to the login and the client
  * address it was issued to, and valid until the chain's deadline: `AUTH_TIMEOUT_MS` after the
  * password login that started the chain (x2gobroker's `auth-timeout` default), carried along.
- * D1 holds only a SHA-256 of each cookie.
+ * D1 holds only a SHA-256 of each cookie (src/db/x2go-cookie-queries.ts).
  */
-import { and, eq, gt, lte } from "drizzle-orm";
 import { sha256Hex } from "../core/crypto.ts";
-import { database } from "../db/queries.ts";
-import { x2goCookies } from "../db/schema.ts";
+import { deleteExpiredX2goCookies, insertX2goCookie, spendX2goCookie } from "../db/x2go-cookie-queries.ts";
 
 /** x2gobroker's default `auth-timeout` (36000 s), measured from the chain's password login. */
 export const AUTH_TIMEOUT_MS = 36_000 * 1000;
@@ -33,9 +31,7 @@ export function newChain(login: string, clientIp: string | undefined, passwordVe
 /** Stores and returns a fresh cookie (a uuid4, as x2gobroker hands out) for `chain`. */
 export async function issueCookie(db: D1Database, chain: CookieChain): Promise<string> {
   const cookie = crypto.randomUUID();
-  await database(db)
-    .insert(x2goCookies)
-    .values({ cookieHash: await sha256Hex(cookie), ...chain });
+  await insertX2goCookie(db, { cookieHash: await sha256Hex(cookie), ...chain });
   return cookie;
 }
 
@@ -46,18 +42,7 @@ export async function issueCookie(db: D1Database, chain: CookieChain): Promise<s
  * presentation leaves the cookie as it was.
  */
 export async function redeemCookie(db: D1Database, cookie: string, login: string, clientIp: string | undefined, nowMs: number): Promise<CookieChain | null> {
-  const rows = await database(db)
-    .delete(x2goCookies)
-    .where(
-      and(
-        eq(x2goCookies.cookieHash, await sha256Hex(cookie)),
-        eq(x2goCookies.login, login),
-        eq(x2goCookies.clientIp, clientIp ?? ""),
-        gt(x2goCookies.expiresAt, nowMs),
-      ),
-    )
-    .returning();
-  const row = rows[0];
+  const row = await spendX2goCookie(db, await sha256Hex(cookie), login, clientIp ?? "", nowMs);
   if (!row) return null;
   const { cookieHash: _hash, ...chain } = row;
   return chain;
@@ -65,5 +50,5 @@ export async function redeemCookie(db: D1Database, cookie: string, login: string
 
 /** Deletes every expired cookie: chains end without a last request, so their cookies pile up. */
 export async function purgeExpiredCookies(db: D1Database, nowMs: number): Promise<void> {
-  await database(db).delete(x2goCookies).where(lte(x2goCookies.expiresAt, nowMs)).run();
+  await deleteExpiredX2goCookies(db, nowMs);
 }

@@ -8,6 +8,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BrokerError } from "../core/errors.ts";
 import type { Frontend } from "./broker.ts";
+import { log } from "../core/log.ts";
 
 const CONTENT_TYPES: Record<Frontend, string> = {
   plain: "text/plain; charset=utf-8",
@@ -55,6 +56,6 @@ export function x2goErrorResponse(error: unknown, requestId: string): Response {
     });
   }
   if (error instanceof BrokerError && error.status < 500) return tornadoPage(error.status);
-  console.error(`[${requestId}] x2go request failed`, error);
+  log.error(`[${requestId}] x2go request failed`, error);
   return tornadoPage(500);
 }

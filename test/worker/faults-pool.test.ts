@@ -76,8 +76,8 @@ async function runTraffic(pool: string, nodes: TestNode[], disrupt: () => Promis
       try {
         const outcome = await env.POOL.getByName(pool).select(request);
         completed += 1;
-        if (outcome.ok && outcome.reservationId) traffic.placed.push({ serverId: outcome.serverId, reservationId: outcome.reservationId });
-        else if (!outcome.ok && outcome.code === "NO_SERVER_AVAILABLE") traffic.full += 1;
+        if (outcome.ok && outcome.value.reservationId) traffic.placed.push({ serverId: outcome.value.serverId, reservationId: outcome.value.reservationId });
+        else if (!outcome.ok && outcome.error.code === "NO_SERVER_AVAILABLE") traffic.full += 1;
         else traffic.selectErrors.push(JSON.stringify(outcome));
         return;
       } catch (error) {

@@ -1,6 +1,6 @@
 /** A balancing chain's trace as a table, and a selection outcome in one sentence. */
 import type { TraceEntry } from "../../balancer/chain.ts";
-import type { SelectOutcome } from "../../pool/select-request.ts";
+import type { DryRunAnswer } from "../../pool/select-request.ts";
 
 /** serverId → hostname, to show names where the trace has ids. */
 export type HostNames = ReadonlyMap<string, string>;
@@ -45,7 +45,7 @@ export function TraceTable({ trace, names, caption }: { trace: TraceEntry[]; nam
 }
 
 /** "→ host (srv_…): reason" or "refused (CODE): message", then the trace. */
-export function OutcomeView({ outcome, names }: { outcome: SelectOutcome; names: HostNames }) {
+export function OutcomeView({ outcome, names }: { outcome: DryRunAnswer; names: HostNames }) {
   return (
     <div class="outcome" data-outcome={outcome.ok ? "chose" : "failed"}>
       {outcome.ok ? (

@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listPools } from "../../db/queries.ts";
-import { issueEnrolmentToken, poolStub } from "../../cluster/membership.ts";
+import { issueEnrolmentToken } from "../../cluster/pools.ts";
+import { poolStub } from "../../pool/pool-gateway.ts";
 import { poolNameSchema } from "../../protocol.ts";
 import { validate } from "../../core/validation.ts";
 import { type DecisionsPageProps, DecisionsPage, type PoolDecision } from "../pages/decisions.tsx";

@@ -6,14 +6,16 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Policy, type PolicyInput, policySchema } from "../../balancer/policy.ts";
-import { DEFAULT_POLICY } from "../../balancer/registry.ts";
+import { DEFAULT_POLICY } from "../../balancer/policy.ts";
 import { listPools } from "../../db/queries.ts";
 import { BrokerError } from "../../core/errors.ts";
-import { createPool, poolStub, requirePool } from "../../cluster/membership.ts";
-import { DRY_RUN_USER, type DryRunRequest, savePolicy } from "../../cluster/policies.ts";
-import type { SelectOutcome } from "../../pool/select-request.ts";
+import { createPool } from "../../cluster/pools.ts";
+import { existingPool, poolStub } from "../../pool/pool-gateway.ts";
+import { DRY_RUN_USER, type DryRunRequest, dryRun, savePolicy } from "../../cluster/policies.ts";
+import type { DryRunAnswer } from "../../pool/select-request.ts";
 import { MAX_HEARTBEAT_INTERVAL_MS, MIN_HEARTBEAT_INTERVAL_MS, poolNameSchema } from "../../protocol.ts";
-import { clientIpOf, selectBodySchema } from "../../sessions/select-body.ts";
+import { clientLocal } from "../../core/request-context.ts";
+import { selectBodySchema } from "../../sessions/placement-request.ts";
 import { parseOrThrow, validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
 import type { HostNames } from "../components/trace.tsx";
@@ -67,10 +69,10 @@ function dryRunRequest(c: UiContext, values: PolicyFormValues): DryRunRequest {
     },
     "dry run",
   );
-  return { ...body, local: clientIpOf(c.req.header("CF-Connecting-IP")) };
+  return { ...body, local: clientLocal(c.get("clientIp")) };
 }
 
-async function policyPage(c: UiContext, pool: string, values: PolicyFormValues, extra: { notice?: string; error?: string; outcome?: SelectOutcome | null }, status: 200 | 400 = 200) {
+async function policyPage(c: UiContext, pool: string, values: PolicyFormValues, extra: { notice?: string; error?: string; outcome?: DryRunAnswer | null }, status: 200 | 400 = 200) {
   const page = (
     <PolicyPage
       session={c.get("ui")}
@@ -121,13 +123,13 @@ export const poolUiRoutes = new Hono<UiEnv>()
   })
   .get("/pools/:pool", validate("param", poolParam), async (c) => {
     const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
+    await existingPool(c.env, pool);
     const values: PolicyFormValues = { policy: policyText(await storedPolicy(c, pool)), login: "", groups: "", action: "session/start", data: "" };
     return policyPage(c, pool, values, {});
   })
   .post("/pools/:pool/policy", validate("param", poolParam), async (c) => {
     const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
+    await existingPool(c.env, pool);
     const values = await readForm(c, policyForm);
     return withEditor(c, pool, values, async () => {
       const saved = await savePolicy(c.env, pool, parsePolicy(values.policy), dryRunRequest(c, values));
@@ -137,11 +139,11 @@ export const poolUiRoutes = new Hono<UiEnv>()
   })
   .post("/pools/:pool/dry-run", validate("param", poolParam), async (c) => {
     const { pool } = c.req.valid("param");
-    await requirePool(c.env, pool);
+    await existingPool(c.env, pool);
     const values = await readForm(c, policyForm);
     return withEditor(c, pool, values, async () => {
       const policy = parsePolicy(values.policy) ?? DEFAULT_POLICY;
-      const outcome = await poolStub(c.env, pool).select({ ...dryRunRequest(c, values), policy, dryRun: true });
+      const outcome = await dryRun(c.env, pool, { ...dryRunRequest(c, values), policy });
       return policyPage(c, pool, values, { outcome });
     });
   });

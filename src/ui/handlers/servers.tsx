@@ -1,8 +1,9 @@
 /** Servers: the live page, the JSON it polls, and drain / undrain / remove behind a confirmation. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { poolStub, removeNode, setDraining } from "../../cluster/membership.ts";
-import { unwrap } from "../../pool/rpc-result.ts";
+import { removeNode, setDraining } from "../../cluster/nodes.ts";
+import { unwrapPool } from "../../pool/pool-failure.ts";
+import { poolStub } from "../../pool/pool-gateway.ts";
 import { poolNameSchema, serverIdSchema } from "../../protocol.ts";
 import { validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
@@ -35,7 +36,7 @@ export const serverUiRoutes = new Hono<UiEnv>()
     const { confirmed } = await readForm(c, confirmForm);
     const spec = ACTIONS[action];
     if (confirmed !== "yes") {
-      const server = unwrap(await poolStub(c.env, pool).getServer(serverId));
+      const server = unwrapPool(await poolStub(c.env, pool).getServer(serverId), serverId);
       return render(
         c,
         <ConfirmPage

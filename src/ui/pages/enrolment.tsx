@@ -5,7 +5,7 @@
 import { CsrfField } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { utc } from "../format.ts";
-import type { IssuedEnrolmentToken } from "../../cluster/membership.ts";
+import type { IssuedEnrolmentToken } from "../../cluster/pools.ts";
 import type { UiSession } from "../session.ts";
 
 /** Lifetimes offered, in seconds (the API accepts 60 s to 7 days). */

@@ -5,7 +5,7 @@
 import { CsrfField, ErrorBox, Notice } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type HostNames, OutcomeView } from "../components/trace.tsx";
-import type { SelectOutcome } from "../../pool/select-request.ts";
+import type { DryRunAnswer } from "../../pool/select-request.ts";
 import type { UiSession } from "../session.ts";
 
 /** The editor's fields, as submitted (kept on errors so nothing typed is lost). */
@@ -25,7 +25,7 @@ export interface PolicyPageProps {
   defaultPolicy: string;
   notice?: string | undefined;
   error?: string | undefined;
-  outcome?: SelectOutcome | null | undefined;
+  outcome?: DryRunAnswer | null | undefined;
   names: HostNames;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ChainContext, runChain, type ScriptRunner } from "../../../src/balancer/chain.ts";
 import type { Policy } from "../../../src/balancer/policy.ts";
-import { DEFAULT_POLICY } from "../../../src/balancer/registry.ts";
+import { DEFAULT_POLICY } from "../../../src/balancer/policy.ts";
 import type { StepInput } from "../../../src/balancer/step.ts";
 import { context, input, server, servers, session, user } from "./fixtures.ts";
 

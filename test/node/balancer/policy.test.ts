@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_SCRIPT_LENGTH, policySchema } from "../../../src/balancer/policy.ts";
-import { BUILTIN_NAMES, BUILTINS, DEFAULT_POLICY } from "../../../src/balancer/registry.ts";
+import { DEFAULT_POLICY } from "../../../src/balancer/policy.ts";
+import { BUILTIN_NAMES, BUILTINS } from "../../../src/balancer/registry.ts";
 
 function issues(value: unknown): string[] {
   const result = policySchema.safeParse(value);

@@ -4,8 +4,8 @@
  * expired; expired rows are purged on the next sign-out.
  */
 import { eq, lte } from "drizzle-orm";
-import { database } from "../db/queries.ts";
-import { revokedUiSessions } from "../db/schema.ts";
+import { database } from "./queries.ts";
+import { revokedUiSessions } from "./schema.ts";
 
 /** Records `sessionId` as signed out until `expiresAtMs`, and purges rows already past expiry. */
 export async function revokeUiSession(db: D1Database, sessionId: string, expiresAtMs: number, nowMs: number): Promise<void> {
