@@ -8,10 +8,9 @@
 import { z } from "zod";
 import { policySchema } from "../balancer/policy.ts";
 import { hostnameSchema, poolNameSchema } from "../protocol.ts";
-import { ACL_ALL, parseIpNetwork } from "./acl.ts";
+import { profileAclSchema } from "./acl-schema.ts";
 
 export const MAX_PROFILE_HOSTS = 256;
-export const MAX_ACL_ENTRIES = 256;
 export const MAX_X2GO_OPTIONS = 128;
 /** X2Go's default command (python-x2go `X2GO_SESSIONPROFILE_DEFAULTS`). */
 export const DEFAULT_COMMAND = "TERMINAL";
@@ -39,30 +38,6 @@ export const profileHostSchema = z.strictObject({
   port: portSchema.optional(),
 });
 export type ProfileHost = z.infer<typeof profileHostSchema>;
-
-export const aclOrderSchema = z.enum(["allow-deny", "deny-allow"]);
-export type AclOrder = z.infer<typeof aclOrderSchema>;
-
-function aclRuleSchema(entry: z.ZodType<string>) {
-  const list = z.array(entry).max(MAX_ACL_ENTRIES).default([]);
-  return z.strictObject({ allow: list, deny: list, order: aclOrderSchema.default("deny-allow") });
-}
-
-const userEntrySchema = z.string().min(1).max(256).regex(/^[^\x00-\x20\x7f,]+$/, "a login has no spaces, commas or control characters");
-const groupEntrySchema = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f,]+$/, "a group has no commas or control characters");
-const clientEntrySchema = z
-  .string()
-  .max(64)
-  .refine((entry) => entry === ACL_ALL || parseIpNetwork(entry) !== null, "not an IPv4/IPv6 address, CIDR network or ALL");
-
-/** `{ allow, deny, order }` per subject kind; lists may contain `ALL`; clients are addresses or CIDRs. */
-export const profileAclSchema = z.strictObject({
-  users: aclRuleSchema(userEntrySchema).optional(),
-  groups: aclRuleSchema(groupEntrySchema).optional(),
-  clients: aclRuleSchema(clientEntrySchema).optional(),
-});
-export type ProfileAcl = z.infer<typeof profileAclSchema>;
-export type AclRule = NonNullable<ProfileAcl["users"]>;
 
 /** Keys the profile holds as fields of its own, or that configure the broker rather than the client. */
 const RESERVED_OPTION_KEYS = new Set(["name", "host", "command"]);

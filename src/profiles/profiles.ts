@@ -27,7 +27,8 @@ import { poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { describeIssues } from "../core/validation.ts";
 import { checkProfileAcl } from "./acl.ts";
 import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
-import { type ConfIssue, formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";
+import type { ConfIssue } from "./ini.ts";
+import { formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";
 import { log } from "../core/log.ts";
 
 /** How many problems an error message lists before "… and N more". */

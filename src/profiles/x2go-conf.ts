@@ -1,27 +1,19 @@
 /**
  * Reads X2Go's `x2gobroker-sessionprofiles.conf` (the inifile backend) into our profiles. Pure.
  *
- * The INI dialect is Python's RawConfigParser as x2gobroker uses it: `[section]` headers,
- * `key=value` or `key: value`, whole-line `#`/`;` comments (no inline comments), indented
- * continuation lines, case-sensitive keys, `[DEFAULT]` inherited by every section, and duplicate
- * sections or keys refused. Mapping: section name = id; `name`; `command` (X2Go's default
+ * The INI dialect is read by ./ini.ts. Mapping: section name = id; `name`; `command` (X2Go's default
  * `TERMINAL`); `host=` entries `name`, `name (address)` or `name (address:port)`;
  * `acl-{users,groups,clients}-{allow,deny,order}` and `acl-any-order`; `broker-*` keys are
  * dropped with a warning; every other key goes to `x2goOptions`, typed as X2Go types it
  * (booleans, ints, comma lists; the value `not-set` drops the key).
  */
 import { hostnameSchema } from "../protocol.ts";
-import { type AclOrder, aclOrderSchema, DEFAULT_COMMAND, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
+import { type ConfIssue, type Entry, readIni, type Section } from "./ini.ts";
+import { type AclOrder, aclOrderSchema } from "./acl-schema.ts";
+import { DEFAULT_COMMAND, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
 
 /** More profiles than this in one file are refused (one D1 batch writes them all). */
 export const MAX_IMPORT_PROFILES = 500;
-
-/** A problem or a note about the file; `line` is 1-based, `section` the profile id if any. */
-export interface ConfIssue {
-  line: number;
-  section?: string;
-  message: string;
-}
 
 export interface ConfParseResult {
   /** Validated profiles in file order; empty whenever `errors` is not. */
@@ -38,17 +30,6 @@ export interface ConfParseOptions {
   mode?: ProfileMode;
 }
 
-interface Entry {
-  value: string;
-  line: number;
-}
-
-interface Section {
-  name: string;
-  line: number;
-  entries: Map<string, Entry>;
-}
-
 /** Typed like python-x2go's `X2GO_SESSIONPROFILE_DEFAULTS` (and x2gobroker's `usebrokerpass`). */
 const BOOLEAN_KEYS = new Set(
   ("autologin autoconnect autostart setsessiontitle useiconv usesshproxy sshproxysameuser sshproxysamepass " +
@@ -61,59 +42,6 @@ const LIST_KEYS = new Set(["applications"]);
 const TRUE_WORDS = new Set(["1", "yes", "true", "on"]);
 const FALSE_WORDS = new Set(["0", "no", "false", "off"]);
 const ACL_KINDS = ["users", "groups", "clients"] as const;
-
-/** Splits the file into `[DEFAULT]` and the other sections; malformed lines go to `errors`. */
-function readIni(text: string, errors: ConfIssue[]): { defaults: Map<string, Entry>; sections: Section[] } {
-  const defaults = new Map<string, Entry>();
-  const sections: Section[] = [];
-  let current: { entries: Map<string, Entry>; name?: string } | null = null;
-  let last: { entry: Entry; indent: number } | null = null;
-  for (const [index, raw] of text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/).entries()) {
-    const line = index + 1;
-    const trimmed = raw.trim();
-    const indent = raw.length - raw.trimStart().length;
-    if (trimmed === "") {
-      last = null;
-      continue;
-    }
-    if (trimmed.startsWith("#") || trimmed.startsWith(";")) continue;
-    if (last && indent > last.indent) {
-      last.entry.value += `\n${trimmed}`;
-      continue;
-    }
-    last = null;
-    const header = /^\[([^\]]+)\]$/.exec(trimmed);
-    if (header) {
-      const name = header[1] ?? "";
-      if (name === "DEFAULT") current = { entries: defaults };
-      else if (sections.some((section) => section.name === name)) {
-        errors.push({ line, section: name, message: `duplicate section [${name}]` });
-        current = { entries: new Map(), name };
-      } else {
-        const section = { name, line, entries: new Map<string, Entry>() };
-        sections.push(section);
-        current = section;
-      }
-      continue;
-    }
-    const pair = /^(.*?)\s*[=:]\s*(.*)$/.exec(trimmed);
-    const section = current?.name;
-    if (!current || !pair || !pair[1]) {
-      const message = !current ? "a key before any [section] header" : "not a [section] header or a key=value line";
-      errors.push({ line, ...(section ? { section } : {}), message });
-      continue;
-    }
-    const key = pair[1];
-    if (current.entries.has(key)) {
-      errors.push({ line, ...(section ? { section } : {}), message: `duplicate key ${key}` });
-      continue;
-    }
-    const entry = { value: pair[2] ?? "", line };
-    current.entries.set(key, entry);
-    last = { entry, indent };
-  }
-  return { defaults, sections };
-}
 
 /** A comma list (`a, b`), or a Python list literal of strings (`['a', 'b']`) as X2Go evals it. */
 function splitList(value: string): string[] {

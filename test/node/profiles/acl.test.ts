@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkProfileAcl, networkContains, parseIpAddress, parseIpNetwork, profileAllows } from "../../../src/profiles/acl.ts";
-import { type ProfileAcl, profileAclSchema } from "../../../src/profiles/profile-schema.ts";
+import { checkProfileAcl, profileAllows } from "../../../src/profiles/acl.ts";
+import { type ProfileAcl, profileAclSchema } from "../../../src/profiles/acl-schema.ts";
+import { networkContains, parseIpAddress, parseIpNetwork } from "../../../src/profiles/ip-network.ts";
 
 const acl = (input: unknown): ProfileAcl => profileAclSchema.parse(input);
 const alice = { login: "alice", groups: ["staff"] };
