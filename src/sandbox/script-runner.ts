@@ -24,10 +24,10 @@
  * CPU limit), but a script looping over timers keeps its isolate busy in the background.
  */
 import { sha256Hex } from "../core/crypto.ts";
+import { COMPATIBILITY_DATE } from "../core/runtime.ts";
 import { type InstrumentResult, instrumentScript, ITERATION_BUDGET_MESSAGE, TICK } from "./loop-guard.ts";
 
 export const MAX_SOURCE_BYTES = 64 * 1024;
-const COMPATIBILITY_DATE = "2026-11-01";
 const DEFAULTS = { cpuMs: 50, timeoutMs: 1000, iterationBudget: 5_000_000 };
 /** Prepared modules kept per runner, keyed by source (parsing 64 KiB costs a few ms). */
 const PREPARED_CACHE_SIZE = 128;
