@@ -1,5 +1,5 @@
 /**
- * The chain runner (design decision 4, FastX load balancing): prepares the candidate list, then
+ * The chain runner (decision 4 in docs/decisions.md, FastX load balancing): prepares the candidate list, then
  * runs the policy's steps in order. A string answer chooses and stops; an array becomes the next
  * step's list; a falsy answer passes; a throw refuses the request with its message. Running out
  * of steps, or of servers, means "no server available".

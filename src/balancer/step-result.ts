@@ -1,5 +1,5 @@
 /**
- * How the runner reads a step's answer (FastX return values, design decision 4), checked strictly
+ * How the runner reads a step's answer (FastX return values, decision 4 in docs/decisions.md), checked strictly
  * so that a buggy step cannot place a session on a server it was not offered:
  * - a non-empty string must be a serverId from the step's input list;
  * - an array must hold only servers from the input list (it may drop and reorder them);

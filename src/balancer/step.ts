@@ -1,5 +1,5 @@
 /**
- * The step contract (design decision 4, FastX load-balancing semantics). A policy is an ordered
+ * The step contract (decision 4 in docs/decisions.md, FastX load-balancing semantics). A policy is an ordered
  * chain of steps; each receives the same shaped input and answers with one of:
  * - a serverId string: chosen, the chain stops;
  * - an array of servers: the filtered or reordered list the next step receives;

@@ -1,6 +1,6 @@
 /**
  * What a balancing step sees. The pool Durable Object builds these from live state; steps are
- * pure functions of them (see `../shared` design decision 4: FastX semantics).
+ * pure functions of them (decision 4 in docs/decisions.md: FastX semantics).
  */
 import type { NodeSession, NodeStatus, StaticData } from "../protocol.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Profile ACLs with the semantics of X2Go's `check_profile_acls` (x2gobroker 0.0.4
- * `base_broker.py`; our X2Go broker protocol note, section 2). Pure: no I/O, no clock.
+ * `base_broker.py`). Pure: no I/O, no clock.
  *
  * - A rule is in use when its allow or deny list is non-empty; `order` alone changes nothing.
  * - Order: the first-named list wins when both match (`allow-deny`: an allow match wins;

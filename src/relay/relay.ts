@@ -1,5 +1,5 @@
 /**
- * The relay (design decisions 1 and 6): check and spend the ticket, find the node's origin,
+ * The relay (decisions 1 and 6 in docs/decisions.md): check and spend the ticket, find the node's origin,
  * and answer with `fetch(origin, upgrade)`, so the runtime pipes the frames with no JavaScript
  * per frame. The client's own credentials and cookies never reach the node; the node gets the
  * tunnel's Access service-token headers and a broker assertion naming the user and session.
