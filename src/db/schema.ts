@@ -11,6 +11,12 @@ export const pools = sqliteTable("pools", {
   createdAt: integer("created_at").notNull(),
   /** The balancing policy as the admin wrote it (JSON); null means the default chain. */
   policy: text("policy"),
+  /** JSON array of hostname patterns (`*.nodes.example.com`) node origins must match (src/cluster/origin-policy.ts). */
+  originPatterns: text("origin_patterns").notNull().default("[]"),
+  /** Whether loopback, private, link-local and IP-literal origins (and plain http/ws to them) are allowed: local runs and tests. */
+  allowPrivateOrigins: integer("allow_private_origins", { mode: "boolean" }).notNull().default(false),
+  /** Whether a newly enrolled node stays `pending` until an admin approves it. */
+  requireApproval: integer("require_approval", { mode: "boolean" }).notNull().default(true),
 });
 
 export const nodes = sqliteTable(
@@ -23,12 +29,20 @@ export const nodes = sqliteTable(
     hostname: text("hostname").notNull().unique(),
     /** The node's Ed25519 public key, a JWK as JSON text. */
     publicKeyJwk: text("public_key_jwk").notNull(),
-    originUrl: text("origin_url").notNull(),
+    /** Normalised (`URL.href`); no two nodes share one. */
+    originUrl: text("origin_url").notNull().unique(),
     clientAddress: text("client_address"),
     /** Admin overrides merged over the agent's static data (JSON object). */
     staticOverrides: text("static_overrides").notNull().default("{}"),
     draining: integer("draining", { mode: "boolean" }).notNull().default(false),
     enrolledAt: integer("enrolled_at").notNull(),
+    /** False while the node waits for an admin's approval (pools with `require_approval`). */
+    approved: integer("approved", { mode: "boolean" }).notNull().default(true),
+    /**
+     * Random per enrolment and re-key (hex): the node's assertion key is HMAC-SHA256(SIGNING_KEY,
+     * serverId and this salt), so it changes on every re-key and D1 alone does not reveal it.
+     */
+    assertionSalt: text("assertion_salt").notNull().default(""),
   },
   (table) => [index("nodes_pool_idx").on(table.pool)],
 );
@@ -43,6 +57,10 @@ export const enrolmentTokens = sqliteTable("enrolment_tokens", {
   expiresAt: integer("expires_at").notNull(),
   usedAt: integer("used_at"),
   usedBy: text("used_by"),
+  /** Set on a re-key token: it re-keys this one node (of `pool`) and enrols nothing new. */
+  serverId: text("server_id"),
+  /** A node enrolled with this token needs no approval. */
+  preApproved: integer("pre_approved", { mode: "boolean" }).notNull().default(false),
 });
 
 export type PoolRow = typeof pools.$inferSelect;
@@ -90,6 +108,8 @@ export const profiles = sqliteTable(
     acl: text("acl").notNull().default("{}"),
     /** JSON of further X2Go client keys (geometry, sound, …) passed through to X2Go clients. */
     x2goOptions: text("x2go_options").notNull().default("{}"),
+    /** Sessions plus pending starts one user may hold in the pool when starting through this profile. */
+    maxSessionsPerUser: integer("max_sessions_per_user").notNull().default(3),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
