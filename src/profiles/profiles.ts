@@ -189,9 +189,10 @@ export async function profilesFor(env: Env, identity: Identity, clientIp: string
 }
 
 /**
- * The profile, if the identity may use it from `clientIp`: 404 `NOT_FOUND` for an unknown id,
- * 403 `FORBIDDEN` when its ACL refuses (the reason is logged, not returned). Call it before
- * placing a session: listing filters are not access control.
+ * The profile, if the identity may use it from `clientIp`; else 404 `NOT_FOUND`, the same answer
+ * for an unknown id and for a profile its ACL refuses (whose reason is logged, not returned), so
+ * the answer does not confirm that a hidden profile exists. Call it before placing a session:
+ * listing filters are not access control.
  */
 export async function requireProfileAccess(env: Env, profileId: string, identity: Identity, clientIp: string | undefined): Promise<Profile> {
   const profile = await getProfile(env, profileId);
@@ -199,7 +200,7 @@ export async function requireProfileAccess(env: Env, profileId: string, identity
   const verdict = checkProfileAcl(profile.acl, identity, clientIp);
   if (!verdict.allowed) {
     log.warn(`profile ${profileId} refused to ${JSON.stringify(identity.login.slice(0, 64))}: ${verdict.reason}`);
-    throw new BrokerError("FORBIDDEN", `profile ${profileId} is not available to you`);
+    throw noSuchProfile(profileId);
   }
   return profile;
 }
