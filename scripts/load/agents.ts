@@ -6,7 +6,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { jitteredIntervalMs } from "../../agent/backoff.ts";
 import { type NodeIdentity, SeqCounter, signHeartbeatToken } from "../../agent/token.ts";
-import { round } from "../../bench/lib.ts";
+import { round } from "../../bench/lib/sections.ts";
 import type { HeartbeatBody, NodeSession } from "../../src/protocol.ts";
 import { inParallel, sleep } from "./async.ts";
 import type { BrokerHttp } from "./http.ts";

@@ -1,13 +1,13 @@
 /**
  * Heartbeat ingest: signed beats from many enrolled nodes into one pool and across four pools,
- * against the broker in one workerd (bench/broker.ts). Beats are signed before the timed run so
- * the client's CPU goes to sending, not to Ed25519. Loopback only, bounded in count.
+ * against the broker in one workerd (test/harness/broker.ts). Beats are signed before the timed
+ * run so the client's CPU goes to sending, not to Ed25519. Loopback only, bounded in count.
  */
-import { exportJWK, generateKeyPair } from "jose";
-import { signHeartbeatToken } from "../agent/token.ts";
-import { type BenchBroker, startBenchBroker } from "./broker.ts";
-import { benchHeartbeatBody } from "./node-state.ts";
-import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
+import { signHeartbeatToken } from "../../agent/token.ts";
+import { type LocalBroker, startBroker } from "../../test/harness/broker.ts";
+import { adminCall } from "../../test/harness/client.ts";
+import { type BenchSection, percentile, round } from "../lib/sections.ts";
+import { benchHeartbeatBody, enrolSimNode, postHeartbeat, simulatedNodeAddress } from "../lib/sim-node.ts";
 
 interface PreparedBeat {
   token: string;
@@ -26,29 +26,12 @@ function heartbeatBody(index: number): string {
   return JSON.stringify(benchHeartbeatBody(index));
 }
 
-async function admin(broker: BenchBroker, path: string, body: unknown): Promise<Response> {
-  return fetch(`${broker.url}${path}`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${broker.adminToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-}
-
 /** Enrols `count` nodes spread round-robin over `pools` and pre-signs `beatsPerNode` beats each. */
-async function prepare(broker: BenchBroker, pools: string[], count: number, beatsPerNode: number): Promise<PreparedBeat[][]> {
+async function prepare(broker: LocalBroker, pools: string[], count: number, beatsPerNode: number): Promise<PreparedBeat[][]> {
   const perNode: PreparedBeat[][] = [];
   for (let index = 0; index < count; index++) {
     const pool = pools[index % pools.length] as string;
-    const { token } = (await (await admin(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, { ttlSeconds: 600 })).json()) as { token: string };
-    const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
-    const jwk = await exportJWK(publicKey);
-    const enrol = await fetch(`${broker.url}/v1/agent/enrol`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "CF-Connecting-IP": simulatedNodeAddress(index) },
-      body: JSON.stringify({ token, publicKey: { kty: "OKP", crv: "Ed25519", x: jwk.x }, hostname: `${pool}-node-${index}`, originUrl: "http://127.0.0.1:6080" }),
-    });
-    const { serverId } = (await enrol.json()) as { serverId: string };
-    const identity = { serverId, pool, privateKey };
+    const identity = await enrolSimNode(broker, { pool, hostname: `${pool}-node-${index}`, address: simulatedNodeAddress(index) });
     const body = heartbeatBody(index);
     const nowMs = Date.now();
     // One untimed beat per node first: the pool object is warm and has imported every key.
@@ -60,16 +43,11 @@ async function prepare(broker: BenchBroker, pools: string[], count: number, beat
   return perNode;
 }
 
-async function send(broker: BenchBroker, beat: PreparedBeat): Promise<{ ok: boolean; ms: number }> {
+async function send(broker: LocalBroker, beat: PreparedBeat): Promise<{ ok: boolean; ms: number }> {
   const started = performance.now();
   try {
-    const response = await fetch(`${broker.url}/v1/agent/heartbeat`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${beat.token}`, "Content-Type": "application/json" },
-      body: beat.body,
-    });
-    await response.arrayBuffer();
-    return { ok: response.status === 200, ms: performance.now() - started };
+    const status = await postHeartbeat(broker.url, beat.token, beat.body);
+    return { ok: status === 200, ms: performance.now() - started };
   } catch {
     return { ok: false, ms: performance.now() - started };
   }
@@ -96,7 +74,7 @@ interface RunResult {
 }
 
 /** Closed loop: `concurrency` senders, each node's beats sent in order by one sender at a time. */
-async function runBurst(broker: BenchBroker, perNode: PreparedBeat[][], concurrency: number): Promise<RunResult> {
+async function runBurst(broker: LocalBroker, perNode: PreparedBeat[][], concurrency: number): Promise<RunResult> {
   const queues = Array.from({ length: concurrency }, (_, worker) => perNode.filter((_, node) => node % concurrency === worker).flat());
   const latencies: number[] = [];
   let errors = 0;
@@ -115,7 +93,7 @@ async function runBurst(broker: BenchBroker, perNode: PreparedBeat[][], concurre
 }
 
 /** Open loop at a fixed rate: latency as agents would see it at that load. */
-async function runPaced(broker: BenchBroker, beats: PreparedBeat[], ratePerSecond: number): Promise<RunResult> {
+async function runPaced(broker: LocalBroker, beats: PreparedBeat[], ratePerSecond: number): Promise<RunResult> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -137,9 +115,9 @@ async function runPaced(broker: BenchBroker, beats: PreparedBeat[], ratePerSecon
 }
 
 export async function runHeartbeatBench(): Promise<BenchSection[]> {
-  const broker = await startBenchBroker();
+  const broker = await startBroker({ rateLimits: false });
   try {
-    for (const pool of ["hb1", "hb2", "hb3", "hb4"]) await admin(broker, "/v1/admin/pools", { name: pool });
+    for (const pool of ["hb1", "hb2", "hb3", "hb4"]) await adminCall(broker, "/v1/admin/pools", "POST", { name: pool });
     const pacedTotal = PACED_RATE_PER_S * PACED_SECONDS;
     const warmTotal = PACED_RATE_PER_S * WARM_UP_SECONDS;
     const perNodePaced = Math.ceil(pacedTotal / NODES);
@@ -177,6 +155,6 @@ export async function runHeartbeatBench(): Promise<BenchSection[]> {
       },
     ];
   } finally {
-    await broker.dispose();
+    await broker.stop();
   }
 }

@@ -1,4 +1,8 @@
-/** Reading a process's memory and CPU time from /proc (Linux), for the benches and the load run. */
+/**
+ * Child processes for the harness, the benches and the load run: stopping one with a deadline,
+ * and reading a process's memory and CPU time from /proc (Linux).
+ */
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux). */
@@ -66,4 +70,20 @@ export function sampleRss(pid: number, everyMs = 50): { stop(): number } {
       return Math.max(peak, Number.isNaN(now) ? 0 : now);
     },
   };
+}
+
+/**
+ * Sends `signal` (default SIGTERM; null: none, the child was asked some other way) unless the
+ * child has already exited, and resolves once it has; SIGKILL after `timeoutMs`.
+ */
+export function stopChild(child: ChildProcess, timeoutMs = 5000, signal: NodeJS.Signals | null = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (signal) child.kill(signal);
+  });
 }

@@ -1,6 +1,6 @@
 /**
- * A bench-only Worker (bundled by bench/chain-eval.ts with esbuild, served by Miniflare): runs
- * the balancer's chain (src/balancer) inside workerd over synthetic server views, so the numbers
+ * A bench-only Worker (bundled by chain-eval.ts with esbuild, served by Miniflare): runs the
+ * balancer's chain (src/balancer) inside workerd over synthetic server views, so the numbers
  * are V8-in-workerd numbers, not Node's. workerd's clocks tick in whole milliseconds (and in
  * production do not advance during synchronous code at all), so sub-millisecond work is timed
  * either by tick-edge interpolation (/ticked, see `timeOnce`) or from outside, one request per
@@ -15,12 +15,12 @@
  *                               source never seen before (new isolate) or the same source again;
  *                               `json` only copies the input as the runner does
  */
-import { DEFAULT_POLICY } from "../src/balancer/registry.ts";
-import { runChain } from "../src/balancer/chain.ts";
-import { createSeededRandom } from "../src/balancer/random.ts";
-import { createScriptRunner } from "../src/sandbox/script-runner.ts";
-import type { StepInput } from "../src/balancer/step.ts";
-import type { ServerView } from "../src/balancer/types.ts";
+import { DEFAULT_POLICY } from "../../src/balancer/policy.ts";
+import { runChain } from "../../src/balancer/chain.ts";
+import { createSeededRandom } from "../../src/balancer/random.ts";
+import { createScriptRunner } from "../../src/sandbox/script-runner.ts";
+import type { StepInput } from "../../src/balancer/step.ts";
+import type { ServerView } from "../../src/balancer/types.ts";
 
 interface BenchEnv {
   LOADER: WorkerLoader;
@@ -33,7 +33,7 @@ const BENCH_SCRIPT =
 const random = createSeededRandom(42);
 const inputs = new Map<number, StepInput>();
 
-/** Server views shaped like the pool object's (`toServerView` of a beat like bench/heartbeats.ts sends). */
+/** Server views shaped like the pool object's (`toServerView` of a beat like the heartbeat bench sends). */
 function serverView(index: number): ServerView & { originUrl: string; enrolledAt: number } {
   const sessions = Array.from({ length: 5 }, (_, i) => ({
     id: `s-${index}-${i}`,

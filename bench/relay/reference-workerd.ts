@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 
 export const REFERENCE_WORKERD_VERSION = "1.20260917.1";
 
-const dir = join(import.meta.dirname, "..", ".tmp", `workerd-${REFERENCE_WORKERD_VERSION}`);
+const dir = join(import.meta.dirname, "..", "..", ".tmp", `workerd-${REFERENCE_WORKERD_VERSION}`);
 const binary = join(dir, "package", "bin", "workerd");
 
 /** The reference workerd binary, or null if `npm run bench:reference-workerd` has not run. */

@@ -1,26 +1,28 @@
 /**
- * A bench-only Worker (bundled and served by bench/select.ts): where a select's time goes inside
+ * A bench-only Worker (bundled and served by select.ts): where a select's time goes inside
  * the pool object. `BreakdownPool` is the real `PoolObject` (same SQLite tables, same private
  * helpers, reached through a cast) with one extra RPC method that times each part of
  * `selectNow` in batches on workerd's clock (1 ms ticks, so each batch runs ≥ 30 ms; see `time`).
  * Nodes are written straight into the store (no signatures): this measures the object, not
  * enrolment.
  */
-import { runChain } from "../src/balancer/chain.ts";
-import { DEFAULT_POLICY } from "../src/balancer/registry.ts";
-import type { StepInput } from "../src/balancer/step.ts";
-import type { Env } from "../src/env.ts";
-import { pendingByServer, sessionsOfUser } from "../src/pool/placement.ts";
-import type { PlacementStore } from "../src/pool/placement-store.ts";
-import { PoolObject } from "../src/pool/pool-object.ts";
-import type { SelectRequest } from "../src/pool/select-request.ts";
-import { toServerView } from "../src/pool/server-view.ts";
-import type { PoolStore } from "../src/pool/node-store.ts";
-import { benchHeartbeatBody } from "./node-state.ts";
+import { runChain } from "../../src/balancer/chain.ts";
+import { DEFAULT_POLICY } from "../../src/balancer/policy.ts";
+import type { StepInput } from "../../src/balancer/step.ts";
+import type { Env } from "../../src/env.ts";
+import { pendingByServer, sessionsOfUser } from "../../src/pool/placement.ts";
+import type { PlacementStore } from "../../src/pool/placement-store.ts";
+import { PoolObject } from "../../src/pool/pool-object.ts";
+import type { SelectRequest } from "../../src/pool/select-request.ts";
+import { toServerView } from "../../src/pool/server-view.ts";
+import type { NodeStore } from "../../src/pool/node-store.ts";
+import type { PoolMeta } from "../../src/pool/pool-meta.ts";
+import { benchHeartbeatBody } from "../lib/sim-node.ts";
 
 /** The private members this bench reads (TypeScript-private only, so present at runtime). */
 interface Internals {
-  store: PoolStore;
+  nodes: NodeStore;
+  meta: PoolMeta;
   placement: PlacementStore;
   ctx: DurableObjectState;
   serverViews(): ReturnType<typeof toServerView>[];
@@ -63,9 +65,9 @@ export class BreakdownPool extends PoolObject {
   }
 
   async setup(nodes: number, reservations: number): Promise<void> {
-    const { store, placement } = this.internals;
+    const { nodes: store, meta, placement } = this.internals;
     await this.configure(POOL, 300_000);
-    store.setMeta("policy", "null");
+    meta.policyJson = "null";
     const nowMs = Date.now();
     for (let index = 0; index < nodes; index++) {
       const serverId = `srv_${index.toString(36).padStart(8, "0")}`;
@@ -79,7 +81,7 @@ export class BreakdownPool extends PoolObject {
         draining: false,
         enrolledAt: nowMs,
       });
-      store.recordHeartbeat(serverId, 1, nowMs, liveBody(index));
+      store.saveBeat(serverId, 1, nowMs, liveBody(index));
     }
     for (let i = 0; i < reservations; i++) {
       placement.addReservation({
@@ -95,7 +97,7 @@ export class BreakdownPool extends PoolObject {
 
   /** Mean ms per call of each part of a select, in the order `selectNow` runs them. */
   async breakdown(): Promise<Array<{ part: string; ms: number; calls: number }>> {
-    const { store, placement } = this.internals;
+    const { nodes: store, placement } = this.internals;
     const sql = this.internals.ctx.storage.sql;
     const parts: Array<{ part: string; ms: number; calls: number }> = [];
     // The pool object is edited in parallel with this bench: a part that no longer fits is reported, not fatal.
@@ -120,7 +122,7 @@ export class BreakdownPool extends PoolObject {
     const result = await runChain(DEFAULT_POLICY, input, { nowMs, random: Math.random });
 
     await add("SQL: SELECT * FROM nodes (rows only)", () => sql.exec("SELECT * FROM nodes ORDER BY hostname").toArray());
-    await add("store.listNodes() (rows + JSON.parse of key, overrides, live beat)", () => store.listNodes());
+    await add("nodes.listNodes() (rows + JSON.parse of key, overrides, live beat)", () => store.listNodes());
     await add("placement.liveReservations() (DELETE expired + SELECT all)", () => placement.liveReservations(Date.now()));
     await add("  of which DELETE expired (none are; no index on expires_at)", () => sql.exec("DELETE FROM reservations WHERE expires_at <= ?", Date.now()));
     const pending = pendingByServer(placement.liveReservations(Date.now()));

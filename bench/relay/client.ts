@@ -1,13 +1,12 @@
 /**
  * The client side of the relay bench (`ws`, permessage-deflate off, random masks as browsers
- * use): each function takes ready-made URLs (a relay URL carries its own single-use ticket), so
- * the same code measures the node directly, the broker's relay and HAProxy. Every wait is
- * bounded; a connection that fails or times out is counted as an error, not retried.
+ * use; the stalled reader is in stalled-reader.ts): each function takes ready-made URLs (a
+ * relay URL carries its own single-use ticket), so the same code measures the node directly,
+ * the broker's relay and HAProxy. Every wait is bounded; a connection that fails or times out
+ * is counted as an error, not retried.
  */
 import { randomBytes } from "node:crypto";
 import { WebSocket } from "ws";
-import type { FloodReport } from "./relay-endpoints.ts";
-import { rssBytes, sampleRss } from "./proc.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const MESSAGE_TIMEOUT_MS = 10_000;
@@ -207,55 +206,4 @@ export async function concurrentConnections(urls: string[], trips: number, size:
     }),
   );
   return { connections: urls.length, seconds: (performance.now() - started) / 1000, connect, rtt, errors, firstError };
-}
-
-export interface StallResult {
-  /** Bytes the node's socket accepted while the client read nothing. */
-  pushedBytes: number;
-  /** Of which in the second half of the stall (≈ 0: the sender was held back). */
-  pushedSecondHalfBytes: number;
-  stallMs: number;
-  /** Relay process RSS: before, peak during the stall, and 1 s after the connection closed. */
-  rssBefore: number;
-  rssPeak: number;
-  rssAfter: number;
-  /** Bytes the client got once it read again (all that was pushed, or the relay lost data). */
-  drainedBytes: number;
-}
-
-/**
- * The client stops reading (its socket is paused) and asks the node to push 64 KiB frames as
- * fast as it can for `maxMs` (or `maxBytes`). With backpressure end to end the node's socket
- * stops accepting once the buffers on the way are full; without it the relay buffers it all.
- * Then the client reads again, drains everything and closes.
- */
-export async function stalledReader(url: string, relayPid: number | null, flood: () => Promise<FloodReport>, maxBytes: number, maxMs: number): Promise<StallResult> {
-  const { ws } = await openSocket(url);
-  let drained = 0;
-  ws.on("message", (data: Buffer) => (drained += data.length));
-  ws.pause();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const rssBefore = relayPid === null ? Number.NaN : rssBytes(relayPid);
-  const sampler = relayPid === null ? null : sampleRss(relayPid);
-  const report = flood();
-  ws.send(`flood ${maxBytes} ${maxMs}`);
-  const pushed = await report;
-  const rssPeak = sampler ? sampler.stop() : Number.NaN;
-  ws.resume();
-  const deadline = performance.now() + 15_000;
-  while (drained < pushed.acceptedBytes && performance.now() < deadline && ws.readyState === WebSocket.OPEN) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await closeSocket(ws);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const rssAfter = relayPid === null ? Number.NaN : rssBytes(relayPid);
-  return {
-    pushedBytes: pushed.acceptedBytes,
-    pushedSecondHalfBytes: pushed.acceptedBytes - pushed.acceptedAtHalfBytes,
-    stallMs: pushed.ms,
-    rssBefore,
-    rssPeak,
-    rssAfter,
-    drainedBytes: drained,
-  };
 }

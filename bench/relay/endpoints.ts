@@ -1,16 +1,17 @@
 /**
  * The processes of the relay bench besides the broker: the node endpoint (a `ws` echo server in
- * its own Node process, bench/relay-echo-server.ts) and, where the Debian package is installed,
+ * its own Node process, echo-server.ts) and, where the Debian package is installed,
  * HAProxy as a second relay in front of it. Both listen on 127.0.0.1 only and are stopped by
  * the bench; HAProxy runs in the foreground (`-db`) from a config in a temporary directory.
  */
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EchoServerMessage } from "./relay-echo-server.ts";
-import { freePort } from "../scripts/local-cluster.ts";
+import { freePort, portOpen } from "../../test/harness/ports.ts";
+import { stopChild } from "../../test/harness/proc.ts";
+import { waitFor } from "../../test/harness/wait.ts";
+import type { EchoServerMessage } from "./echo-server.ts";
 
 export const HAPROXY_PATH = "/usr/sbin/haproxy";
 
@@ -28,22 +29,8 @@ export interface EchoServer {
   stop(): Promise<void>;
 }
 
-function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve();
-    }, timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 export async function startEchoServer(): Promise<EchoServer> {
-  const child = fork(join(import.meta.dirname, "relay-echo-server.ts"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(join(import.meta.dirname, "echo-server.ts"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const floodWaiters: Array<(report: FloodReport) => void> = [];
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("echo server did not start within 10 s")), 10_000);
@@ -63,26 +50,9 @@ export async function startEchoServer(): Promise<EchoServer> {
     nextFlood: () => new Promise((resolve) => floodWaiters.push(resolve)),
     stop: async () => {
       if (child.connected) child.send("stop");
-      await exited(child, 3_000);
+      await stopChild(child, 3_000, null);
     },
   };
-}
-
-
-async function accepting(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: "127.0.0.1", port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
 }
 
 export interface Haproxy {
@@ -130,11 +100,12 @@ export async function startHaproxy(backendPort: number): Promise<Haproxy | null>
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
   const stop = async () => {
-    child.kill("SIGTERM");
-    await exited(child, 3_000);
+    await stopChild(child, 3_000);
     rmSync(dir, { recursive: true, force: true });
   };
-  if (!(await accepting(port, 5_000))) {
+  try {
+    await waitFor(() => portOpen(port), 5_000, `haproxy on port ${port}`, 50);
+  } catch {
     await stop();
     throw new Error(`haproxy did not listen on ${port}: ${stderr}`);
   }

@@ -30,20 +30,11 @@ export function round(value: number, digits = 2): number {
   return Math.round(value * factor) / factor;
 }
 
-/** Renders a section as a Markdown table (the README's performance section uses the same text). */
+/** Renders a section as a Markdown table (docs/performance.md holds the same text). */
 export function renderSection(section: BenchSection): string {
   const header = `| ${section.columns.join(" | ")} |`;
   const rule = `| ${section.columns.map(() => "---").join(" | ")} |`;
   const body = section.rows.map((row) => `| ${row.join(" | ")} |`);
   const checks = section.checks.map((check) => `- ${check.pass ? "PASS" : "FAIL"} ${check.name}: ${check.detail}`);
   return [`### ${section.title}`, "", `_${section.setup}_`, "", header, rule, ...body, "", ...checks].join("\n");
-}
-
-/**
- * A distinct client address for simulated node `index`, sent as `CF-Connecting-IP` so per-address
- * rate limits see many nodes, as they would in a real cluster. Loopback-range strings: a header
- * value only, nothing is sent there.
- */
-export function simulatedNodeAddress(index: number): string {
-  return `127.1.${(index >> 8) & 255}.${index & 255}`;
 }

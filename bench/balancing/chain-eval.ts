@@ -1,5 +1,5 @@
 /**
- * Chain evaluation inside workerd: bundles bench/chain-eval-worker.ts (which imports
+ * Chain evaluation inside workerd: bundles chain-eval-worker.ts (which imports
  * src/balancer) with esbuild, serves it from one workerd through Miniflare with a Worker Loader
  * binding, and collects per-evaluation times.
  *
@@ -16,8 +16,8 @@
  */
 import { request as httpRequest, Agent } from "node:http";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { bundleBenchWorker, workerCompatibility } from "./bench-worker.ts";
-import { type BenchSection, percentile, round } from "./lib.ts";
+import { bundleBenchWorker, workerCompatibility } from "../lib/bench-worker.ts";
+import { type BenchSection, percentile, round } from "../lib/sections.ts";
 
 const SIZES = [10, 100, 1_000, 10_000];
 /** Evaluations timed inside workerd per size (each costs ~2 ms of clock spinning on top). */
@@ -44,7 +44,7 @@ async function serve(): Promise<Served> {
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       modules: true,
-      scriptPath: await bundleBenchWorker("chain-eval-worker"),
+      scriptPath: await bundleBenchWorker("balancing/chain-eval-worker"),
       ...workerCompatibility(),
       workerLoaders: { LOADER: {} },
       host: "127.0.0.1",
@@ -173,7 +173,7 @@ function chainSection(sizes: SizeResult[]): BenchSection {
   return {
     title: "Chain evaluation in workerd (default chain, built-in steps)",
     setup:
-      "bench Worker (bench/chain-eval-worker.ts) importing src/balancer, bundled with esbuild, one workerd via Miniflare, 2-core machine shared with the client; " +
+      "bench Worker (bench/balancing/chain-eval-worker.ts) importing src/balancer, bundled with esbuild, one workerd via Miniflare, 2-core machine shared with the client; " +
       "DEFAULT_POLICY (resume, require, allowed-users, capacity, least-loaded) over prebuilt server views (5 sessions, maxSessions 40, a user with no sessions, so every step runs and capacity keeps all). " +
       "workerd's clocks tick in whole ms (locally they do advance during synchronous code), so each evaluation is timed inside workerd from a tick edge: spin one full tick (calibration), evaluate, " +
       "read the whole ticks elapsed, spin to the next tick and one more full tick; duration = ticks + 1 − (reads to the next tick / reads in the full tick); samples whose calibration ticks differ by > 10 % are retaken. " +

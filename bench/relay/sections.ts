@@ -1,63 +1,12 @@
-/**
- * The relay (design decision 1): WebSocket throughput, small-message round trips, connection
- * set-up, 200 concurrent connections and a stalled reader, each measured in the same run
- * directly against the node endpoint, through the broker's relay (the Worker in one workerd via
- * Miniflare's API, bench/relay-broker.ts) and through HAProxy where the Debian package is
- * installed. The relay is measured on a socket of the Worker's own (as on Cloudflare, nothing
- * in front of it; the throughput target is checked there) and, for comparison, through
- * Miniflare's default socket, where Miniflare's entry worker sits in front. The node endpoint is a `ws` echo server in its own process, enrolled as the only
- * node of the default pool and kept `up` by signed heartbeats. Every relay connection uses a
- * fresh single-use ticket from `POST /v1/sessions`, fetched before the timed part unless the
- * row says "ticket + connect". Loopback only; every phase is bounded in bytes, count and time.
- */
-import { createRequire } from "node:module";
-import { type BenchCheck, type BenchSection, percentile, round } from "./lib.ts";
-import { type Broker, prepareBroker } from "./relay-broker.ts";
-import {
-  closeSocket,
-  concurrentConnections,
-  openSocket,
-  roundTrips,
-  sequentialConnects,
-  type StallResult,
-  stalledReader,
-  throughput,
-  ticketedConnects,
-} from "./relay-client.ts";
-import { type Haproxy, HAPROXY_PATH, startEchoServer, startHaproxy } from "./relay-endpoints.ts";
-import { cpuSeconds } from "./proc.ts";
-import { REFERENCE_WORKERD_VERSION, referenceWorkerdPath } from "./reference-workerd.ts";
+/** The relay bench's tables and checks, from what relay.ts measured on each path. */
+import { type BenchCheck, type BenchSection, percentile, round } from "../lib/sections.ts";
+import type { concurrentConnections, ticketedConnects } from "./client.ts";
+import { type Haproxy, HAPROXY_PATH } from "./endpoints.ts";
+import { MiB, THROUGHPUT, THROUGHPUT_ROUNDS, RTT_MESSAGES, SMALL_BYTES, CONCURRENT, CONCURRENT_TRIPS, STALL_MS, STALL_MAX_BYTES, THROUGHPUT_RATIO_TARGET, RSS_GROWTH_LIMIT, PUSHED_LIMIT, RELAY, ENTRY_RELAY, HAPROXY, REFERENCE_RELAY, WORKERD_VERSION } from "./parameters.ts";
+import { REFERENCE_WORKERD_VERSION } from "./reference-workerd.ts";
+import type { StallResult } from "./stalled-reader.ts";
 
-const MiB = 1024 * 1024;
-const THROUGHPUT = { warmupBytes: 16 * MiB, totalBytes: 256 * MiB, maxMs: 10_000, windowBytes: 4 * MiB };
-/** Throughput runs per path, interleaved across paths so a busy moment on the machine hits all. */
-const THROUGHPUT_ROUNDS = 5;
-const RTT_MESSAGES = 2_000;
-const RTT_WARMUP = 100;
-const SMALL_BYTES = 32;
-const SEQUENTIAL_CONNECTS = 200;
-const TICKETED_CONNECTS = 100;
-const CONCURRENT = 200;
-const CONCURRENT_TRIPS = 5;
-const STALL_MS = 4_000;
-const STALL_MAX_BYTES = 256 * MiB;
-/** Targets (the issue): relay ≥ 0.9 × HAProxy; relay RSS growth while the reader stalls. */
-const THROUGHPUT_RATIO_TARGET = 0.9;
-const RSS_GROWTH_LIMIT = 64 * MiB;
-/** A stalled reader must hold the sender back: well under what it would push unchecked. */
-const PUSHED_LIMIT = 64 * MiB;
-const TICKET_CONCURRENCY = 4;
-/** The Worker on its own socket (as on Cloudflare: nothing of Miniflare's in front). */
-const RELAY = "broker relay";
-/** The same Worker behind Miniflare's entry worker (Miniflare's default socket, a dev-only hop). */
-const ENTRY_RELAY = "broker relay, Miniflare entry";
-const HAPROXY = "HAProxy";
-/** The same Worker on the last workerd with KJ's own network I/O (bench/reference-workerd.ts). */
-const REFERENCE_RELAY = `broker relay, workerd ${REFERENCE_WORKERD_VERSION} (KJ I/O)`;
-/** The workerd Miniflare runs (its own dependency, which may differ from a top-level one). */
-const WORKERD_VERSION = (createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd/package.json") as { version: string }).version;
-
-interface Path {
+export interface Path {
   name: string;
   /** The process relaying (null: direct); its memory and CPU time are reported. */
   pid: number | null;
@@ -66,146 +15,23 @@ interface Path {
   urls(count: number): Promise<string[]>;
 }
 
-/** `count` relay URLs, tickets fetched a few at a time (tickets live 60 s: fetch right before use). */
-async function ticketUrls(broker: Broker, base: string, count: number): Promise<string[]> {
-  const urls: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: TICKET_CONCURRENCY }, async () => {
-      while (next < count) {
-        next++;
-        urls.push(await broker.ticketUrl(base));
-      }
-    }),
-  );
-  return urls;
-}
-
-const mib = (bytes: number) => round(bytes / MiB, 1);
-const ms = (value: number) => round(value, 2);
-const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
-const median = (values: number[]) => percentile(values, 50);
-
-interface SetupRow {
+export interface SetupRow {
   times: number[];
   errors: number;
   /** The relaying process's CPU time per connection opened and closed (NaN: direct). */
   cpuMsPerConnection: number;
 }
 
-interface ThroughputRow {
+export interface ThroughputRow {
   runs: number[];
   cpuPerGb: number[];
 }
 
-export async function runRelayBench(): Promise<BenchSection[]> {
-  const benchStarted = performance.now();
-  const cleanups: Array<() => Promise<void> | void> = [];
-  try {
-    const echo = await startEchoServer();
-    cleanups.push(() => echo.stop());
-    const broker = await prepareBroker(`http://127.0.0.1:${echo.port}/desktop`);
-    cleanups.push(() => broker.broker.dispose());
-    cleanups.push(() => broker.stopHeartbeats());
-    let haproxy: Haproxy | null = null;
-    try {
-      haproxy = await startHaproxy(echo.port);
-    } catch (error) {
-      console.error(`relay bench: ${error instanceof Error ? error.message : error}`);
-    }
-    if (haproxy) cleanups.push(() => haproxy?.stop());
-    const referencePath = referenceWorkerdPath();
-    const reference = referencePath ? await prepareBroker(`http://127.0.0.1:${echo.port}/desktop`, referencePath) : null;
-    if (reference) {
-      cleanups.push(() => reference.broker.dispose());
-      cleanups.push(() => reference.stopHeartbeats());
-    } else {
-      console.error("relay bench: no reference workerd (npm run bench:reference-workerd fetches it); its row is left out");
-    }
+const mib = (bytes: number) => round(bytes / MiB, 1);
+const ms = (value: number) => round(value, 2);
+const median = (values: number[]) => percentile(values, 50);
 
-    const direct = `ws://127.0.0.1:${echo.port}/desktop`;
-    const paths: Path[] = [
-      { name: "direct", pid: null, ticketed: false, urls: async (count) => Array.from({ length: count }, () => direct) },
-      { name: ENTRY_RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.entryUrl, count) },
-      { name: RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.url, count) },
-    ];
-    if (reference) {
-      paths.push({ name: REFERENCE_RELAY, pid: reference.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(reference, reference.broker.url, count) });
-    }
-    if (haproxy) {
-      const via = `ws://127.0.0.1:${haproxy.port}/desktop`;
-      paths.push({ name: HAPROXY, pid: haproxy.pid, ticketed: false, urls: async (count) => Array.from({ length: count }, () => via) });
-    }
-
-    // Opened first, used last: a relayed connection must outlive the origin-connect timeout.
-    const longLived = await openSocket(await broker.ticketUrl(broker.broker.url));
-    const longLivedOpenedAt = performance.now();
-
-    // Throughput, interleaved rounds.
-    const throughputRows = new Map<string, ThroughputRow>(paths.map((path) => [path.name, { runs: [], cpuPerGb: [] }]));
-    for (let roundIndex = 0; roundIndex < THROUGHPUT_ROUNDS; roundIndex++) {
-      for (const path of paths) {
-        const [url] = await path.urls(1);
-        const cpuBefore = path.pid === null ? Number.NaN : cpuSeconds(path.pid);
-        const result = await throughput(url as string, THROUGHPUT);
-        const cpuUsed = path.pid === null ? Number.NaN : cpuSeconds(path.pid) - cpuBefore;
-        const row = throughputRows.get(path.name) as ThroughputRow;
-        row.runs.push(mbps(result.bytes, result.seconds));
-        // CPU per GB includes the 16 MiB warm-up on the same connection (counted in the bytes).
-        row.cpuPerGb.push(cpuUsed / ((result.bytes + THROUGHPUT.warmupBytes) / 1e9));
-      }
-    }
-
-    // Small-message round trips, sequential set-up, concurrent connections, per path.
-    const rtt = new Map<string, number[]>();
-    const setup = new Map<string, SetupRow>();
-    const concurrent = new Map<string, Awaited<ReturnType<typeof concurrentConnections>>>();
-    for (const path of paths) {
-      const [url] = await path.urls(1);
-      const { ws } = await openSocket(url as string);
-      await roundTrips(ws, RTT_WARMUP, SMALL_BYTES);
-      rtt.set(path.name, await roundTrips(ws, RTT_MESSAGES, SMALL_BYTES));
-      await closeSocket(ws);
-      const urls = await path.urls(SEQUENTIAL_CONNECTS);
-      const cpuBefore = path.pid === null ? Number.NaN : cpuSeconds(path.pid);
-      const connects = await sequentialConnects(urls);
-      const cpuMsPerConnection = ((cpuSeconds(path.pid ?? -1) - cpuBefore) * 1000) / urls.length;
-      setup.set(path.name, { ...connects, cpuMsPerConnection });
-      concurrent.set(path.name, await concurrentConnections(await path.urls(CONCURRENT), CONCURRENT_TRIPS, SMALL_BYTES));
-    }
-    const ticketed = await ticketedConnects(TICKETED_CONNECTS, () => broker.ticketUrl(broker.broker.url));
-
-    // Stalled reader, per path.
-    const stalls = new Map<string, StallResult>();
-    for (const path of paths) {
-      const [url] = await path.urls(1);
-      stalls.set(path.name, await stalledReader(url as string, path.pid, echo.nextFlood, STALL_MAX_BYTES, STALL_MS));
-    }
-
-    let longLivedOk = false;
-    let longLivedError = "";
-    const longLivedAgeS = (performance.now() - longLivedOpenedAt) / 1000;
-    try {
-      await roundTrips(longLived.ws, 3, SMALL_BYTES);
-      longLivedOk = true;
-    } catch (error) {
-      longLivedError = error instanceof Error ? error.message : String(error);
-    }
-    await closeSocket(longLived.ws);
-
-    return sections({ paths, haproxy, throughputRows, rtt, setup, concurrent, ticketed, stalls, longLived: { ok: longLivedOk, ageS: longLivedAgeS, error: longLivedError }, seconds: (performance.now() - benchStarted) / 1000 });
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        console.error(`relay bench cleanup: ${error instanceof Error ? error.message : error}`);
-      }
-    }
-  }
-}
-
-interface Results {
+export interface Results {
   paths: Path[];
   haproxy: Haproxy | null;
   throughputRows: Map<string, ThroughputRow>;
@@ -218,7 +44,8 @@ interface Results {
   seconds: number;
 }
 
-function sections(results: Results): BenchSection[] {
+/** The four relay tables (data path, connection set-up, concurrency, stalled reader) with their checks. */
+export function sections(results: Results): BenchSection[] {
   const { paths, haproxy } = results;
   const hasReference = paths.some((path) => path.name === REFERENCE_RELAY);
   const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), ${hasReference ? `"KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), ` : ""}one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;

@@ -1,18 +1,16 @@
 /**
- * `POST /v1/pools/:pool/select` end to end on the local broker (bench/broker.ts: one workerd,
- * in-memory D1 and Durable Objects): 1,000 nodes enrolled through the real HTTP API with real
+ * `POST /v1/pools/:pool/select` end to end on the local broker (test/harness/broker.ts: one
+ * workerd, in-memory D1 and Durable Objects): 1,000 nodes enrolled through the real HTTP API with real
  * Ed25519 keys, each sending one signed heartbeat so it is up, then sequential and concurrent
  * selects with the default chain. Every select is a `session/start` for a user with no
  * sessions, so the whole chain runs and the choice is reserved for 60 s: reservations
  * accumulate over the run, as they would under a burst of logins. Loopback only, bounded.
  */
-import { exportJWK, generateKeyPair } from "jose";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { signHeartbeatToken } from "../agent/token.ts";
-import { bundleBenchWorker, workerCompatibility } from "./bench-worker.ts";
-import { type BenchBroker, startBenchBroker } from "./broker.ts";
-import { benchHeartbeatBody } from "./node-state.ts";
-import { type BenchSection, percentile, round, simulatedNodeAddress } from "./lib.ts";
+import { type LocalBroker, startBroker } from "../../test/harness/broker.ts";
+import { adminCall } from "../../test/harness/client.ts";
+import { type BenchSection, percentile, round } from "../lib/sections.ts";
+import { beatOnce, benchHeartbeatBody, enrolSimNode, simulatedNodeAddress } from "../lib/sim-node.ts";
+import { breakdownInObject, type Part } from "./select-breakdown.ts";
 
 const POOL = "select-bench";
 const SMALL_POOL = "select-small";
@@ -31,40 +29,10 @@ const INTERVAL_MS = 300_000;
 const TARGET_P50_MS = 5;
 const TARGET_P99_MS = 20;
 
-function heartbeatBody(index: number): string {
-  return JSON.stringify(benchHeartbeatBody(index));
-}
-
-async function admin(broker: BenchBroker, method: string, path: string, body?: unknown): Promise<Response> {
-  const response = await fetch(`${broker.url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${broker.adminToken}`, "Content-Type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
-  return response;
-}
-
 /** Enrols one node and sends its first heartbeat; throws unless both succeed. */
-async function enrolAndBeat(broker: BenchBroker, pool: string, index: number): Promise<void> {
-  const { token } = (await (await admin(broker, "POST", `/v1/admin/pools/${pool}/enrolment-tokens`, { ttlSeconds: 600 })).json()) as { token: string };
-  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
-  const jwk = await exportJWK(publicKey);
-  const enrol = await fetch(`${broker.url}/v1/agent/enrol`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": simulatedNodeAddress(index) },
-    body: JSON.stringify({ token, publicKey: { kty: "OKP", crv: "Ed25519", x: jwk.x }, hostname: `${pool}-${String(index).padStart(4, "0")}`, originUrl: "http://127.0.0.1:6080" }),
-  });
-  if (!enrol.ok) throw new Error(`enrol node ${index}: HTTP ${enrol.status}: ${(await enrol.text()).slice(0, 300)}`);
-  const { serverId } = (await enrol.json()) as { serverId: string };
-  const body = heartbeatBody(index);
-  const beat = await fetch(`${broker.url}/v1/agent/heartbeat`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${await signHeartbeatToken({ serverId, pool, privateKey }, body, 1, Date.now())}`, "Content-Type": "application/json" },
-    body,
-  });
-  if (!beat.ok) throw new Error(`heartbeat of node ${index}: HTTP ${beat.status}: ${(await beat.text()).slice(0, 300)}`);
-  await beat.arrayBuffer();
+async function enrolAndBeat(broker: LocalBroker, pool: string, index: number): Promise<void> {
+  const identity = await enrolSimNode(broker, { pool, hostname: `${pool}-${String(index).padStart(4, "0")}`, address: simulatedNodeAddress(index) });
+  await beatOnce(broker.url, identity, JSON.stringify(benchHeartbeatBody(index)), 1);
 }
 
 interface SelectSample {
@@ -74,7 +42,7 @@ interface SelectSample {
 
 let users = 0;
 
-async function selectOnce(broker: BenchBroker, pool: string): Promise<SelectSample> {
+async function selectOnce(broker: LocalBroker, pool: string): Promise<SelectSample> {
   // A login nobody has a session for: no resume, the whole chain runs, the choice is reserved.
   const body = JSON.stringify({ action: "session/start", user: { login: `bench-user-${++users}` } });
   const started = performance.now();
@@ -97,7 +65,7 @@ interface RunResult {
 }
 
 /** `concurrency` closed-loop clients sharing `total` selects; stops at the deadline. */
-async function runSelects(broker: BenchBroker, total: number, concurrency: number, pool = POOL): Promise<RunResult> {
+async function runSelects(broker: LocalBroker, total: number, concurrency: number, pool = POOL): Promise<RunResult> {
   const samples: SelectSample[] = [];
   const started = performance.now();
   let issued = 0;
@@ -112,10 +80,8 @@ async function runSelects(broker: BenchBroker, total: number, concurrency: numbe
   return { samples, seconds: (performance.now() - started) / 1000 };
 }
 
-async function poolState(broker: BenchBroker): Promise<{ up: number; pending: number }> {
-  const { servers } = (await (await admin(broker, "GET", `/v1/admin/pools/${POOL}/servers`)).json()) as {
-    servers: Array<{ status: string; pendingSessions: number }>;
-  };
+async function poolState(broker: LocalBroker): Promise<{ up: number; pending: number }> {
+  const { servers } = await adminCall<{ servers: Array<{ status: string; pendingSessions: number }> }>(broker, `/v1/admin/pools/${POOL}/servers`);
   return {
     up: servers.filter((server) => server.status === "up").length,
     pending: servers.reduce((sum, server) => sum + server.pendingSessions, 0),
@@ -123,7 +89,7 @@ async function poolState(broker: BenchBroker): Promise<{ up: number; pending: nu
 }
 
 /** Sequential GETs (admin token), for the fixed cost a select pays outside the pool object. */
-async function timeGets(broker: BenchBroker, path: string, count: number): Promise<SelectSample[]> {
+async function timeGets(broker: LocalBroker, path: string, count: number): Promise<SelectSample[]> {
   const samples: SelectSample[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
@@ -134,47 +100,13 @@ async function timeGets(broker: BenchBroker, path: string, count: number): Promi
   return samples;
 }
 
-interface Part {
-  part: string;
-  ms: number;
-  calls: number;
-}
-
-/**
- * Serves bench/select-breakdown-worker.ts (the real PoolObject with a timing method) and times
- * each part of a select inside the object, with `nodes` nodes and `reservations` live ones.
- */
-async function breakdownInObject(nodes: number, reservations: number): Promise<Part[]> {
-  const scriptPath = await bundleBenchWorker("select-breakdown-worker");
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath,
-      ...workerCompatibility(),
-      durableObjects: { BREAKDOWN: { className: "BreakdownPool", useSQLite: true } },
-      host: "127.0.0.1",
-      port: 0,
-    }),
-  );
-  try {
-    const url = (await mf.ready).toString().replace(/\/$/, "");
-    const setup = await fetch(`${url}/setup?nodes=${nodes}&reservations=${reservations}`);
-    if (!setup.ok) throw new Error(`breakdown setup: ${await setup.text()}`);
-    const response = await fetch(`${url}/breakdown`);
-    if (!response.ok) throw new Error(`breakdown: ${await response.text()}`);
-    return (await response.json()) as Part[];
-  } finally {
-    await mf.dispose();
-  }
-}
-
 const ms = (samples: SelectSample[], p: number) => round(percentile(samples.map((sample) => sample.ms), p));
 
 export async function runSelectBench(): Promise<BenchSection[]> {
-  const broker = await startBenchBroker();
-  let disposed = false;
+  const broker = await startBroker({ rateLimits: false });
+  let stopped = false;
   try {
-    await admin(broker, "POST", "/v1/admin/pools", { name: POOL, intervalMs: INTERVAL_MS });
+    await adminCall(broker, "/v1/admin/pools", "POST", { name: POOL, intervalMs: INTERVAL_MS });
     const enrolStarted = performance.now();
     let next = 0;
     await Promise.all(
@@ -195,12 +127,12 @@ export async function runSelectBench(): Promise<BenchSection[]> {
     // over a pool of 10 nodes.
     const health = await timeGets(broker, "/health", BASELINE_REQUESTS);
     const poolLookup = await timeGets(broker, `/v1/admin/pools/${POOL}`, BASELINE_REQUESTS);
-    await admin(broker, "POST", "/v1/admin/pools", { name: SMALL_POOL, intervalMs: INTERVAL_MS });
+    await adminCall(broker, "/v1/admin/pools", "POST", { name: SMALL_POOL, intervalMs: INTERVAL_MS });
     for (let index = 0; index < SMALL_NODES; index++) await enrolAndBeat(broker, SMALL_POOL, index);
     await runSelects(broker, WARMUP_SELECTS, 1, SMALL_POOL);
     const small = await runSelects(broker, BASELINE_REQUESTS, 1, SMALL_POOL);
-    await broker.dispose();
-    disposed = true;
+    await broker.stop();
+    stopped = true;
 
     let parts: Part[];
     try {
@@ -248,7 +180,7 @@ export async function runSelectBench(): Promise<BenchSection[]> {
         title: "Where a select's time goes (1,000 servers)",
         setup:
           `top rows: sequential requests to the same broker, timed from Node (p50 / p99 ms over ${BASELINE_REQUESTS}). ` +
-          `Other rows: inside the real PoolObject (bench/select-breakdown-worker.ts subclasses it; nodes written straight to its store) with ${NODES} nodes and ${afterSequential.pending} live reservations ` +
+          `Other rows: inside the real PoolObject (bench/balancing/select-breakdown-worker.ts subclasses it; nodes written straight to its store) with ${NODES} nodes and ${afterSequential.pending} live reservations ` +
           "(as after the sequential run); each part repeated in 5 windows of ≥ 30 ms on workerd's clock; ms per call = the median window's mean",
         columns: ["part", "calls", "ms per call"],
         rows: [
@@ -261,6 +193,6 @@ export async function runSelectBench(): Promise<BenchSection[]> {
       },
     ];
   } finally {
-    if (!disposed) await broker.dispose();
+    if (!stopped) await broker.stop();
   }
 }
