@@ -3,10 +3,11 @@
  * its embedded D1 and Durable Objects, three demo agents on this machine heartbeating into the
  * `default` pool (each with a small WebSocket "desktop" behind it), two demo users and a `demo`
  * profile, and a printout of commands to try. Agents, admin calls and waits go through the test
- * harness (test/harness/). Ctrl-C stops everything it started.
+ * harness (test/harness/). Each demo agent's pid is in `.wrangler/demo/<host>/agent.pid` while
+ * it runs. Ctrl-C stops everything it started.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentHandle, enrolAgent } from "../test/harness/agents.ts";
 import { adminCall, type BrokerEndpoint, listServers, type ServerState } from "../test/harness/client.ts";
@@ -50,14 +51,18 @@ async function ensureDemoProfile(broker: BrokerEndpoint): Promise<void> {
   await adminCall(broker, "/v1/admin/profiles/demo", "PUT", profile).catch(() => adminCall(broker, "/v1/admin/profiles", "POST", { id: "demo", ...profile }));
 }
 
-/** What is running, and commands to paste. */
+const pidFile = (hostname: string) => join(demoDir, hostname, "agent.pid");
+
+/** What is running, and commands to paste: the admin API, a relayed session's greeting, the user's sessions, pyhoca-cli. */
 function printTryCommands(broker: BrokerEndpoint, servers: ServerState[], users: Array<{ login: string; password: string }>): void {
   const [alice] = users;
+  if (!alice) throw new Error("no demo user");
+  const login = `'{"login":"${alice.login}","password":"${alice.password}"}'`;
   console.log(`
 The broker is up at ${broker.url} with ${servers.length} demo servers (heartbeat every ${demoIntervalMs} ms):
 ${servers.map((s) => `  ${s.hostname.padEnd(8)} ${s.serverId}  ${s.status.padEnd(8)} ${JSON.stringify(s.staticData)}`).join("\n")}
 
-Admin token for this run (also in .wrangler/demo/admin-token):
+Admin token for this run (in .wrangler/demo/admin-token):
   ${broker.adminToken}
 Demo users (profile "demo", relay mode):
 ${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).join("\n")}
@@ -65,13 +70,24 @@ ${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).joi
 Dashboard: ${broker.url}/admin (sign in with the admin token)   API reference: ${broker.url}/docs
 
 Try:
-  curl -s -H "Authorization: Bearer ${broker.adminToken}" ${broker.url}/v1/admin/pools/default/servers
-  TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"login":"${alice?.login}","password":"${alice?.password}"}' ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
-  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"profileId":"demo"}' ${broker.url}/v1/sessions
-  pyhoca-cli --broker-url http://${alice?.login}@127.0.0.1:${new URL(broker.url).port}/json/ --broker-password '${alice?.password}' --list-profiles
+  # the servers, as the admin
+  ADMIN_TOKEN=$(cat .wrangler/demo/admin-token)
+  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" ${broker.url}/v1/admin/pools/default/servers
 
-Agent logs: .wrangler/demo/<host>.log. Stop a demo agent (pkill -f demo-1/agent.json) and it shows
-"down" within ${(3 * demoIntervalMs) / 1000} s. Ctrl-C stops everything.`);
+  # sign in as ${alice.login}, start a session, open it through the relay: prints the demo desktop's greeting
+  npm run demo:connect -- --broker ${broker.url} --login ${alice.login} --password '${alice.password}'
+
+  # ${alice.login}'s sessions, cluster-wide (a user token, not the admin's)
+  USER_TOKEN=$(curl -s -H 'Content-Type: application/json' -d ${login} ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "Authorization: Bearer $USER_TOKEN" ${broker.url}/v1/sessions
+
+  # X2Go's JSON broker protocol
+  pyhoca-cli --broker-url http://${alice.login}@${new URL(broker.url).host}/json/ --broker-password '${alice.password}' --list-profiles
+
+  # stop one demo node: it shows "down" within ${(3 * demoIntervalMs) / 1000} s
+  kill "$(cat .wrangler/demo/demo-1/agent.pid)"
+
+Logs: .wrangler/demo/wrangler.log and .wrangler/demo/<host>.log. Ctrl-C stops everything.`);
 }
 
 async function main(): Promise<void> {
@@ -94,6 +110,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log("\nstopping the demo agents and the broker …");
     await Promise.all(agents.map((agent) => agent.stop()));
+    for (const agent of agents) rmSync(pidFile(agent.hostname), { force: true });
     await Promise.all(origins.map((origin) => origin.close()));
     await broker.stop();
     process.exit(code);
@@ -110,6 +127,7 @@ async function main(): Promise<void> {
       const agent = await enrolAgent(broker, { ...node, originUrl: origin.url, dir: join(demoDir, node.hostname), logFile: join(demoDir, `${node.hostname}.log`) });
       agent.start();
       agents.push(agent);
+      writeFileSync(pidFile(node.hostname), `${agent.pid}\n`);
     }
     users = await ensureDemoUsers(broker);
     await ensureDemoProfile(broker);
