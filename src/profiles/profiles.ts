@@ -26,7 +26,7 @@ import { dryRunProblem, scriptProblems } from "../cluster/policies.ts";
 import { poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { describeIssues } from "../core/validation.ts";
 import { checkProfileAcl } from "./acl.ts";
-import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
+import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, storedProfileSchema } from "./profile-schema.ts";
 import type { ConfIssue } from "./ini.ts";
 import { formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";
 import { log } from "../core/log.ts";
@@ -48,9 +48,13 @@ function readJson(text: string | null): unknown {
   }
 }
 
-/** Decodes a row; a row that no longer validates (schema drift) is an internal error, never skipped. */
+/**
+ * Decodes a row; a row that no longer validates (schema drift) is an internal error, never
+ * skipped. Text is checked as stored (`storedProfileSchema`), not as written now: a row from
+ * before a stricter check still loads, and the X2Go answers encode what they send.
+ */
 export function profileFromRow(row: ProfileRow): Profile {
-  const parsed = profileSchema.safeParse({
+  const parsed = storedProfileSchema.safeParse({
     id: row.id,
     name: row.name,
     pool: row.pool,
