@@ -7,20 +7,23 @@ const serverId = "srv_AAAAAAAAAAAAAAAAAAAA";
 const other = "srv_BBBBBBBBBBBBBBBBBBBB";
 
 describe("broker assertions on relayed connections", () => {
-  it("verify with the node's own enrolment key and name the user and session", async () => {
+  it("verify with the node's own enrolment key and name the user, session, id and expiry", async () => {
     const key = await assertionKeyForEnrolment(signingKey, serverId);
-    const token = await signNodeAssertion(signingKey, { serverId, login: "alice", sessionId: "rsv_1" }, Date.now());
-    expect(await verifyBrokerAssertion(token, key, serverId, Date.now())).toEqual({ login: "alice", sessionId: "rsv_1" });
+    const nowMs = Date.now();
+    const token = await signNodeAssertion(signingKey, { serverId, login: "alice", sessionId: "rsv_1" }, nowMs);
+    const verdict = await verifyBrokerAssertion(token, key, serverId, nowMs);
+    const expiresAtMs = (Math.floor(nowMs / 1000) + 60) * 1000;
+    expect(verdict).toEqual({ ok: true, value: { login: "alice", sessionId: "rsv_1", jti: expect.any(String), expiresAtMs, acceptedUntilMs: expiresAtMs + 30_000 } });
   });
 
-  it("do not verify for another node, with another node's key, or once expired", async () => {
+  it("do not verify for another node, with another node's key, or once expired, and say why", async () => {
     const token = await signNodeAssertion(signingKey, { serverId, login: "alice", sessionId: "rsv_1" }, Date.now());
     const otherKey = await assertionKeyForEnrolment(signingKey, other);
-    expect(await verifyBrokerAssertion(token, otherKey, serverId, Date.now())).toBeNull();
-    expect(await verifyBrokerAssertion(token, otherKey, other, Date.now())).toBeNull();
+    expect(await verifyBrokerAssertion(token, otherKey, serverId, Date.now())).toEqual({ ok: false, error: "bad-signature" });
+    expect(await verifyBrokerAssertion(token, otherKey, other, Date.now())).toMatchObject({ ok: false });
     const key = await assertionKeyForEnrolment(signingKey, serverId);
-    expect(await verifyBrokerAssertion(token, key, serverId, Date.now() + 10 * 60_000)).toBeNull();
-    expect(await verifyBrokerAssertion("garbage", key, serverId, Date.now())).toBeNull();
+    expect(await verifyBrokerAssertion(token, key, serverId, Date.now() + 10 * 60_000)).toMatchObject({ ok: false });
+    expect(await verifyBrokerAssertion("garbage", key, serverId, Date.now())).toEqual({ ok: false, error: "malformed" });
   });
 
   it("derive different keys per node", async () => {
