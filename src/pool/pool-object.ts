@@ -47,7 +47,7 @@ export class PoolObject extends DurableObject<Env> {
   private readonly policy: PolicyLoader;
   private readonly keys = new NodeKeys();
   private readonly runScript: ScriptRunner;
-  /** Selections run one at a time (script steps await), so each sees the last one's reservation. */
+  /** Live selections run one at a time (script steps await), so each sees the last one's reservation. */
   private selecting: Promise<unknown> = Promise.resolve();
   private alarmAt: number | null = null;
 
@@ -149,9 +149,11 @@ export class PoolObject extends DurableObject<Env> {
   /**
    * Runs the pool's balancing chain (or `request.policy`) over the live servers. A real
    * `session/start` that is not a resume reserves the chosen server; every real decision is
-   * logged with its trace. Selections are serialized.
+   * logged with its trace. Live selections are serialized. Dry runs change nothing, so they run
+   * beside the queue: an admin's slow script never holds up a user's placement.
    */
   async select(request: SelectRequest): Promise<SelectOutcome> {
+    if (request.dryRun) return this.selectNow(request);
     const run = this.selecting.then(() => this.selectNow(request));
     this.selecting = run.catch(() => undefined);
     return run;
@@ -211,6 +213,7 @@ export class PoolObject extends DurableObject<Env> {
       servers: this.serverViews(),
       roundRobinCounter: this.meta.roundRobinCounter,
       nowMs: Date.now(),
+      clock: () => performance.now(),
       random: Math.random,
       newReservationId: () => randomId("rsv"),
       runScript: this.runScript,
