@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "chain-eval": async () => (await import("./balancing/chain-eval.ts")).runChainEvalBench(),
   select: async () => (await import("./balancing/select.ts")).runSelectBench(),
   relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
+  gateway: async () => (await import("./gateway/gateway.ts")).runGatewayBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
