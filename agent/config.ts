@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { clientAddressSchema, hostnameSchema, originUrlSchema } from "../src/protocol.ts";
 import { gatewayConfigSchema } from "./gateway/config.ts";
+import { launchersConfigSchema } from "./launch/config.ts";
 
 export const DEFAULT_X2GO_COMMAND = "x2golistsessions --all-servers";
 
@@ -59,6 +60,8 @@ const configFileSchema = z.strictObject(
     shutdownTimeoutMs: durationMsSchema(5_000),
     /** The node gateway (agent/gateway/): absent, the agent only heartbeats. */
     gateway: gatewayConfigSchema.optional(),
+    /** Launchers that start and end sessions (agent/launch/): absent, the node starts none. */
+    launchers: launchersConfigSchema.optional(),
   },
   { error: "must be a JSON object" },
 );
@@ -112,6 +115,7 @@ export function parseConfig(text: string, configPath: string, defaultHostname: s
     stateDir: absolute(config.stateDir),
     procRoot: absolute(config.procRoot),
     ...(config.staticDataFile ? { staticDataFile: absolute(config.staticDataFile) } : {}),
+    ...(config.launchers ? { launchers: { ...config.launchers, dir: absolute(config.launchers.dir) } } : {}),
   };
 }
 

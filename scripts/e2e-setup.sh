@@ -4,6 +4,8 @@
 #   the browser client    chromium novnc (its core/rfb.js is served to the page)
 #   the X2Go client suite pyhoca-cli python3-x2go
 #   the bench             haproxy
+#   launchers (agent/launchers/): per-user Xvnc desktops  tigervnc-standalone-server xauth xterm sudo
+#                                 a single-node Slurm     slurm-wlm munge
 # Idempotent: packages already installed are skipped, `apt-get update` runs at most once and
 # only when something is missing. Uses sudo only when not root. Debian 12 (bookworm).
 set -euo pipefail
@@ -13,6 +15,8 @@ PACKAGES=(
   chromium
   pyhoca-cli python3-x2go
   haproxy
+  tigervnc-standalone-server xauth xterm sudo
+  slurm-wlm munge
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo -n); fi
@@ -40,8 +44,9 @@ else
   echo "e2e-setup: installed ${missing[*]} in $(( $(date +%s) - start )) s"
 fi
 
-# What the suites call, so a missing binary fails here rather than inside a test.
-for bin in Xvfb xdpyinfo x11vnc websockify convert display import chromium haproxy pyhoca-cli; do
+# What the suites call, so a missing binary fails here rather than inside a test (daemons live in /usr/sbin).
+export PATH="$PATH:/usr/sbin:/sbin"
+for bin in Xvfb xdpyinfo x11vnc websockify convert display import chromium haproxy pyhoca-cli Xvnc xauth xterm sudo visudo runuser sbatch scancel squeue slurmctld slurmd munged; do
   command -v "$bin" >/dev/null || { echo "e2e-setup: $bin not on PATH" >&2; exit 1; }
 done
 test -f /usr/share/novnc/core/rfb.js || { echo "e2e-setup: /usr/share/novnc/core/rfb.js missing" >&2; exit 1; }
