@@ -205,6 +205,11 @@ export function userKey(c: Context<AppEnv>): string {
   return `user:${c.get("identity").login}`;
 }
 
+/** As `userKey`, but admins are not counted (placing for others in bulk is their job). */
+export function nonAdminUserKey(c: Context<AppEnv>): string | undefined {
+  return c.get("identity").isAdmin ? undefined : userKey(c);
+}
+
 /** Middleware: counts the request under `rule` by `keyOf` (a request without a key is not counted). */
 export function rateLimit(rule: RateLimitRule, keyOf: (c: Context<AppEnv>) => string | undefined): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -38,7 +38,8 @@ export function readTicket(ticketParam: string | undefined, protocolHeader: stri
   };
 }
 
-async function originHeaders(env: Env, claims: RelayTicketClaims, serverId: string, client: Headers, protocols: string[]): Promise<Headers> {
+/** Sent only to origins that pass the pool's origin rules (the caller checks `originAllowed`). */
+async function originHeaders(env: Env, claims: RelayTicketClaims, target: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
   const headers = new Headers({ Upgrade: "websocket", Connection: "Upgrade" });
   for (const name of PASSED_HEADERS) {
     const value = client.get(name);
@@ -51,9 +52,9 @@ async function originHeaders(env: Env, claims: RelayTicketClaims, serverId: stri
   }
   headers.set("X-Broker-User", claims.sub);
   headers.set("X-Broker-Session", claims.sid);
-  headers.set("X-Broker-Server", serverId);
+  headers.set("X-Broker-Server", target.serverId);
   const key = signingKey(env.SIGNING_KEY);
-  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { serverId, login: claims.sub, sessionId: claims.sid }, Date.now()));
+  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { ...target, login: claims.sub, sessionId: claims.sid }, Date.now()));
   return headers;
 }
 
@@ -82,8 +83,9 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
   if (!found) throw new BrokerError("NOT_FOUND", `no server ${request.serverId}`);
   const target = found;
   const stub = poolStub(env, claims.pool);
-  if (target.status !== "down") {
-    const response = await connectOrigin(target.originUrl, await originHeaders(env, claims, request.serverId, request.headers, protocols));
+  if (!target.originAllowed) log.warn(`relay to ${request.serverId} refused: its origin is outside pool ${claims.pool}'s origin rules`);
+  if (target.status !== "down" && target.originAllowed) {
+    const response = await connectOrigin(target.originUrl, await originHeaders(env, claims, { serverId: request.serverId, assertionSalt: target.assertionSalt }, request.headers, protocols));
     if (response) return response;
   }
   const isNewSession = claims.sid.startsWith("rsv_");
@@ -99,7 +101,9 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
   if (!fallback.ok) throw new BrokerError("ORIGIN_UNREACHABLE", "the desktop server cannot be reached and no other server is available");
   const placed = fallback.value;
   const retry = unwrapPool(await stub.reachServer(placed.serverId), placed.serverId);
-  const retried = await connectOrigin(retry.originUrl, await originHeaders(env, { ...claims, sid: placed.reservationId ?? claims.sid }, placed.serverId, request.headers, protocols));
+  const retried = retry.originAllowed
+    ? await connectOrigin(retry.originUrl, await originHeaders(env, { ...claims, sid: placed.reservationId ?? claims.sid }, { serverId: placed.serverId, assertionSalt: retry.assertionSalt }, request.headers, protocols))
+    : null;
   if (retried) return retried;
   throw new BrokerError("ORIGIN_UNREACHABLE", "no desktop server could be reached");
 }
