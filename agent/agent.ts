@@ -1,27 +1,48 @@
 /**
- * `startAgent`: loads the enrolment and runs the heartbeat loop until `stop()`. This is what
- * `main.ts run` calls, and what integration tests call with real or fake dependencies.
+ * `startAgent`: loads the enrolment, starts the node gateway when the config has one, and runs
+ * the heartbeat loop until `stop()`. This is what `main.ts run` calls, and what integration tests
+ * call with real or fake dependencies.
  */
 import { createCollector } from "./collector.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentDeps } from "./deps.ts";
+import { createEndpointRegistry, type EndpointRegistry, staticEndpoints } from "./gateway/endpoint-resolver.ts";
+import { type RunningGateway, startGateway } from "./gateway/gateway.ts";
 import { createHeartbeatClient } from "./heartbeat-client.ts";
 import { startHeartbeatLoop } from "./loop.ts";
-import { loadEnrolment } from "./state.ts";
+import { type NodeState, StateError, loadEnrolment } from "./state.ts";
+
+export interface AgentGateway extends Omit<RunningGateway, "stop"> {
+  /** Session endpoints registered at run time, in front of the config's static map. */
+  endpoints: EndpointRegistry;
+}
 
 export interface RunningAgent {
   serverId: string;
   pool: string;
-  /** Stops scheduling, aborts the beat in flight and resolves once it settled (unbounded; see `stopWithin`). */
+  /** The node gateway, null when the config has no `gateway` section. */
+  gateway: AgentGateway | null;
+  /** Stops scheduling, aborts the beat in flight, closes the gateway's connections; resolves once all settled (unbounded; see `stopWithin`). */
   stop(): Promise<void>;
 }
 
-/** @throws StateError if the node is not enrolled or its state files are broken. */
+async function startNodeGateway(config: AgentConfig, state: NodeState, deps: AgentDeps): Promise<(AgentGateway & { stop(): Promise<void> }) | null> {
+  if (!config.gateway) return null;
+  if (!state.assertionKey) {
+    throw new StateError(`the gateway needs the assertion key from enrolment, and this node was enrolled without one: run \`agent enroll --config ${config.configPath} --token TOKEN\` again`);
+  }
+  const endpoints = createEndpointRegistry(staticEndpoints(config.gateway.endpoints));
+  const running = await startGateway({ ...config.gateway, serverId: state.serverId, assertionKey: state.assertionKey, resolver: endpoints }, deps);
+  return { ...running, endpoints };
+}
+
+/** @throws StateError if the node is not enrolled or its state files are broken; GatewayError if the gateway cannot listen. */
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const { state, identity } = await loadEnrolment(deps.fs, config.stateDir, config.configPath);
   if (state.brokerUrl !== config.brokerUrl) {
     deps.log(`note: enrolled with ${state.brokerUrl}, now sending to ${config.brokerUrl} from the config`);
   }
+  const gateway = await startNodeGateway(config, state, deps);
   const collect = createCollector(config, deps);
   const send = createHeartbeatClient(
     { brokerUrl: config.brokerUrl, identity, requestTimeoutMs: config.requestTimeoutMs },
@@ -36,5 +57,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     deps,
   );
   deps.log(`agent running as ${state.serverId} in pool ${state.pool}, sending to ${config.brokerUrl}`);
-  return { serverId: state.serverId, pool: state.pool, stop: () => loop.stop() };
+  return {
+    serverId: state.serverId,
+    pool: state.pool,
+    gateway,
+    stop: async () => {
+      await Promise.all([loop.stop(), gateway?.stop()]);
+    },
+  };
 }

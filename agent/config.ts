@@ -5,6 +5,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { clientAddressSchema, hostnameSchema, originUrlSchema } from "../src/protocol.ts";
+import { gatewayConfigSchema } from "./gateway/config.ts";
 
 export const DEFAULT_X2GO_COMMAND = "x2golistsessions --all-servers";
 
@@ -56,6 +57,8 @@ const configFileSchema = z.strictObject(
     requestTimeoutMs: durationMsSchema(5_000),
     maxBackoffMs: durationMsSchema(60_000),
     shutdownTimeoutMs: durationMsSchema(5_000),
+    /** The node gateway (agent/gateway/): absent, the agent only heartbeats. */
+    gateway: gatewayConfigSchema.optional(),
   },
   { error: "must be a JSON object" },
 );

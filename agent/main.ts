@@ -8,11 +8,12 @@ import { parseCommandLine, UsageError } from "./cli.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { errorMessage } from "./deps.ts";
 import { EnrollError, enrollNode } from "./enroll.ts";
+import { GatewayError } from "./gateway/gateway.ts";
 import { rekeyNode } from "./rekey.ts";
 import { nodeDeps } from "./node-deps.ts";
 import { stopWithin } from "./shutdown.ts";
 import { StateError } from "./state.ts";
-import { DEFAULT_LOCAL_SERVICE, hostnameOfOrigin, renderTunnelConfig } from "./tunnel-config.ts";
+import { defaultTunnelService, hostnameOfOrigin, renderTunnelConfig } from "./tunnel-config.ts";
 import { ZodError } from "zod";
 
 const log = (line: string) => {
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
         renderTunnelConfig({
           tunnelId: commandLine.tunnelId,
           hostname: commandLine.hostname ?? hostnameOfOrigin(config.originUrl),
-          service: commandLine.service ?? DEFAULT_LOCAL_SERVICE,
+          service: commandLine.service ?? defaultTunnelService(config),
           credentialsFile: commandLine.credentialsFile ?? `/etc/cloudflared/${commandLine.tunnelId}.json`,
         }),
       );
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   try {
     agent = await startAgent(config, deps);
   } catch (error) {
-    if (error instanceof StateError) fail(error.message, 1);
+    if (error instanceof StateError || error instanceof GatewayError) fail(error.message, 1);
     throw error;
   }
   const shutdownTimeoutMs = config.shutdownTimeoutMs;
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     shuttingDown = true;
     log(`${signal}: stopping (at most ${shutdownTimeoutMs} ms)`);
     const clean = await stopWithin(running.stop, shutdownTimeoutMs, deps);
-    if (!clean) log("the beat in flight did not settle in time; exiting anyway");
+    if (!clean) log("the beat in flight or the gateway's connections did not settle in time; exiting anyway");
     process.exit(0);
   };
   process.once("SIGTERM", (signal) => void shutdown(signal));

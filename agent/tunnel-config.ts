@@ -1,12 +1,20 @@
 /**
  * `agent tunnel-config`: the cloudflared configuration for this node (pure). cloudflared
  * connects out to Cloudflare; its ingress maps the node's public tunnel hostname (the origin
- * the broker relays to, behind Cloudflare Access) to the local desktop endpoint, and refuses
+ * the broker relays to, behind Cloudflare Access) to the agent's node gateway, and refuses
  * everything else with a 404.
  */
 import { z } from "zod";
+import type { AgentConfig } from "./config.ts";
+import { listenUrl } from "./gateway/config.ts";
 
+/** The service when the config has no gateway: the historical websockify port. */
 export const DEFAULT_LOCAL_SERVICE = "http://127.0.0.1:6080";
+
+/** The default ingress service: the gateway's listen address, else DEFAULT_LOCAL_SERVICE. */
+export function defaultTunnelService(config: Pick<AgentConfig, "gateway">): string {
+  return config.gateway ? listenUrl(config.gateway.listen) : DEFAULT_LOCAL_SERVICE;
+}
 
 export const tunnelOptionsSchema = z.object({
   tunnelId: z.uuid({ error: "--tunnel-id must be the tunnel's UUID (cloudflared tunnel list)" }),
@@ -15,7 +23,7 @@ export const tunnelOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/, "--hostname must be a DNS name like node-17.example.com"),
   service: z
     .string()
-    .refine((value) => URL.canParse(value) && ["http:", "https:", "tcp:"].includes(new URL(value).protocol), "--service must be an http(s):// or tcp:// URL of the local desktop endpoint"),
+    .refine((value) => URL.canParse(value) && ["http:", "https:", "tcp:"].includes(new URL(value).protocol), "--service must be an http(s):// or tcp:// URL of the local service (the agent's gateway)"),
   credentialsFile: z.string().min(1),
   connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
 });

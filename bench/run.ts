@@ -1,24 +1,31 @@
 /**
- * `npm run bench`: runs every bench, prints each section as a table, writes the JSON to
- * bench/results/latest.json and the tables into the README's performance section.
- * Exits non-zero if any check failed. Loopback only; every run is bounded in count and time.
+ * `npm run bench [-- <section> …]`: runs every bench (or the named ones), prints each section as
+ * a table, writes the JSON to bench/results/latest.json and, after a full run, the tables into
+ * docs/performance.md. Exits non-zero if any check failed. Loopback only; every run is bounded
+ * in count and time.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runBalanceSim } from "./balance-sim.ts";
-import { runHeartbeatBench } from "./heartbeats.ts";
-import { type BenchSection, renderSection } from "./lib.ts";
+import { runBalanceSim } from "./balancing/balance-sim.ts";
+import { runHeartbeatBench } from "./heartbeats/heartbeats.ts";
+import { PERFORMANCE_DOC, writePerformanceDoc } from "./lib/perf-doc.ts";
+import { type BenchSection, renderSection } from "./lib/sections.ts";
 
-const root = join(import.meta.dirname, "..");
+const resultsDir = join(import.meta.dirname, "results");
 const benches: Record<string, () => Promise<BenchSection[]>> = {
   heartbeats: runHeartbeatBench,
   "balance-sim": runBalanceSim,
-  "chain-eval": async () => (await import("./chain-eval.ts")).runChainEvalBench(),
-  select: async () => (await import("./select.ts")).runSelectBench(),
-  relay: async () => (await import("./relay.ts")).runRelayBench(),
+  "chain-eval": async () => (await import("./balancing/chain-eval.ts")).runChainEvalBench(),
+  select: async () => (await import("./balancing/select.ts")).runSelectBench(),
+  relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const unknown = only.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  console.error(`bench: no section ${unknown.join(", ")} (sections: ${Object.keys(benches).join(", ")})`);
+  process.exit(2);
+}
 const sections: BenchSection[] = [];
 for (const [name, run] of Object.entries(benches)) {
   if (only.length > 0 && !only.includes(name)) continue;
@@ -29,23 +36,11 @@ for (const [name, run] of Object.entries(benches)) {
 }
 
 const when = new Date().toISOString();
-mkdirSync(join(root, "bench", "results"), { recursive: true });
-writeFileSync(join(root, "bench", "results", "latest.json"), `${JSON.stringify({ when, sections }, null, 2)}\n`);
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify({ when, sections }, null, 2)}\n`);
 console.log(JSON.stringify({ when, sections }));
 
-if (only.length === 0) {
-  const readmePath = join(root, "README.md");
-  const readme = readFileSync(readmePath, "utf8");
-  const start = "<!-- bench:start -->";
-  const end = "<!-- bench:end -->";
-  const from = readme.indexOf(start);
-  const to = readme.indexOf(end);
-  if (from >= 0 && to > from) {
-    const tables = sections.map(renderSection).join("\n\n");
-    const block = `${start}\nLatest \`npm run bench\` (${when}):\n\n${tables}\n${end}`;
-    writeFileSync(readmePath, readme.slice(0, from) + block + readme.slice(to + end.length));
-  }
-}
+if (only.length === 0 && !writePerformanceDoc(sections, when)) console.error(`bench: no bench markers in ${PERFORMANCE_DOC}; tables not written there`);
 
 const failed = sections.flatMap((section) => section.checks.filter((check) => !check.pass));
 if (failed.length > 0) {

@@ -1,6 +1,6 @@
 /**
  * `npm run load [-- --seconds N --agents N --clients N --think-scale X --json FILE]`: the local
- * broker in one workerd (bench/broker.ts) under 200 agents heartbeating every second and
+ * broker in one workerd (test/harness/broker.ts) under 200 agents heartbeating every second and
  * 200 users signing in, listing profiles and sessions, and starting sessions for 60 s.
  * Loopback only, bounded in time (the run, plus a hard stop) and in count (one loop per agent
  * and per client).
@@ -26,8 +26,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { type BenchBroker, startBenchBroker } from "../bench/broker.ts";
-import { renderSection } from "../bench/lib.ts";
+import { renderSection } from "../bench/lib/sections.ts";
+import { type LocalBroker, startBroker } from "../test/harness/broker.ts";
 import { SimAgents } from "./load/agents.ts";
 import { sleep } from "./load/async.ts";
 import { finalChecks, pollNodes } from "./load/checks.ts";
@@ -53,7 +53,7 @@ hardStop.unref();
 async function main(): Promise<number> {
   const setupStarted = performance.now();
   process.stderr.write(`load: starting the broker (one workerd) …\n`);
-  const broker: BenchBroker = await startBenchBroker({ rateLimits: true, defaultIntervalMs: INTERVAL_MS });
+  const broker: LocalBroker = await startBroker({ rateLimits: true, defaultIntervalMs: INTERVAL_MS });
   const brokerUrl = new URL(broker.url);
   if (brokerUrl.hostname !== "127.0.0.1") throw new Error(`refusing a non-loopback broker ${broker.url}`);
   const http = new BrokerHttp(brokerUrl, broker.adminToken);
@@ -62,8 +62,9 @@ async function main(): Promise<number> {
   const agents = new SimAgents(http, stats);
   const users = new SimUsers(http, stats, agents.nodes, options.thinkScale);
   try {
-    await http.admin("PATCH", `/v1/admin/pools/${POOL}`, { intervalMs: INTERVAL_MS });
-    await http.admin("POST", "/v1/admin/profiles", { id: PROFILE_ID, name: "Load desktop", pool: POOL, mode: "relay", command: "XFCE", acl: {} });
+    // Simulated nodes have loopback origins, allowed in this local pool only.
+    await http.admin("PATCH", `/v1/admin/pools/${POOL}`, { intervalMs: INTERVAL_MS, allowPrivateOrigins: true });
+    await http.admin("POST", "/v1/admin/profiles", { id: PROFILE_ID, name: "Load desktop", pool: POOL, mode: "relay", command: "XFCE", acl: {}, maxSessionsPerUser: 10 });
     process.stderr.write(`load: creating ${CLIENTS} users, enrolling ${AGENTS} agents …\n`);
     await users.create(CLIENTS);
     await agents.enrol(AGENTS);
@@ -119,7 +120,7 @@ async function main(): Promise<number> {
   } finally {
     agents.stop();
     http.destroy();
-    await broker.dispose();
+    await broker.stop();
   }
 }
 

@@ -1,16 +1,22 @@
 /**
- * `npm start`: a local broker under `wrangler dev` with its embedded D1 and Durable Objects,
- * three demo agents on this machine heartbeating into the `default` pool (each with a small
- * WebSocket "desktop" behind it), two demo users and a `demo` profile, and a printout of where
- * to look. Ctrl-C stops everything it started.
+ * `npm start`: a local broker under `wrangler dev` (live reload, scripts/wrangler-dev.ts) with
+ * its embedded D1 and Durable Objects, three demo agents on this machine heartbeating into the
+ * `default` pool (each with a small WebSocket "desktop" behind it), two demo users and a `demo`
+ * profile, and a printout of commands to try. Agents, admin calls and waits go through the test
+ * harness (test/harness/). Each demo agent's pid is in `.wrangler/demo/<host>/agent.pid` while
+ * it runs. Ctrl-C stops everything it started.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type AgentHandle, enrolAgent } from "../test/harness/agents.ts";
+import { adminCall, type BrokerEndpoint, listServers, type ServerState } from "../test/harness/client.ts";
+import { waitFor } from "../test/harness/wait.ts";
+import { ROOT } from "../test/harness/worker.ts";
 import { type DemoOrigin, startDemoOrigin } from "./demo-origin.ts";
-import { adminCall, type AgentHandle, enrolAgent, listServers, ROOT, startBroker, waitFor } from "./local-cluster.ts";
+import { startWranglerDev, type WranglerDevBroker } from "./wrangler-dev.ts";
 
-const port = Number(process.env.PORT ?? 8787);
+const port = Number(process.env["PORT"] ?? 8787);
 const demoDir = join(ROOT, ".wrangler", "demo");
 const demoIntervalMs = 2000;
 
@@ -29,7 +35,7 @@ const DEMO_USERS = [
   { login: "bob", groups: ["students"] },
 ];
 
-async function ensureDemoUsers(broker: Parameters<typeof adminCall>[0]): Promise<Array<{ login: string; password: string }>> {
+async function ensureDemoUsers(broker: BrokerEndpoint): Promise<Array<{ login: string; password: string }>> {
   const created: Array<{ login: string; password: string }> = [];
   for (const user of DEMO_USERS) {
     const password = randomBytes(9).toString("base64url");
@@ -40,9 +46,48 @@ async function ensureDemoUsers(broker: Parameters<typeof adminCall>[0]): Promise
   return created;
 }
 
-async function ensureDemoProfile(broker: Parameters<typeof adminCall>[0]): Promise<void> {
+async function ensureDemoProfile(broker: BrokerEndpoint): Promise<void> {
   const profile = { name: "Demo desktop", pool: "default", mode: "relay", command: "XFCE", acl: {}, x2goOptions: { sshport: 22 } };
   await adminCall(broker, "/v1/admin/profiles/demo", "PUT", profile).catch(() => adminCall(broker, "/v1/admin/profiles", "POST", { id: "demo", ...profile }));
+}
+
+const pidFile = (hostname: string) => join(demoDir, hostname, "agent.pid");
+
+/** What is running, and commands to paste: the admin API, a relayed session's greeting, the user's sessions, pyhoca-cli. */
+function printTryCommands(broker: BrokerEndpoint, servers: ServerState[], users: Array<{ login: string; password: string }>): void {
+  const [alice] = users;
+  if (!alice) throw new Error("no demo user");
+  const login = `'{"login":"${alice.login}","password":"${alice.password}"}'`;
+  console.log(`
+The broker is up at ${broker.url} with ${servers.length} demo servers (heartbeat every ${demoIntervalMs} ms):
+${servers.map((s) => `  ${s.hostname.padEnd(8)} ${s.serverId}  ${s.status.padEnd(8)} ${JSON.stringify(s.staticData)}`).join("\n")}
+
+Admin token for this run (in .wrangler/demo/admin-token):
+  ${broker.adminToken}
+Demo users (profile "demo", relay mode):
+${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).join("\n")}
+
+Dashboard: ${broker.url}/admin (sign in with the admin token)   API reference: ${broker.url}/docs
+
+Try:
+  # the servers, as the admin
+  ADMIN_TOKEN=$(cat .wrangler/demo/admin-token)
+  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" ${broker.url}/v1/admin/pools/default/servers
+
+  # sign in as ${alice.login}, start a session, open it through the relay: prints the demo desktop's greeting
+  npm run demo:connect -- --broker ${broker.url} --login ${alice.login} --password '${alice.password}'
+
+  # ${alice.login}'s sessions, cluster-wide (a user token, not the admin's)
+  USER_TOKEN=$(curl -s -H 'Content-Type: application/json' -d ${login} ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "Authorization: Bearer $USER_TOKEN" ${broker.url}/v1/sessions
+
+  # X2Go's JSON broker protocol
+  pyhoca-cli --broker-url http://${alice.login}@${new URL(broker.url).host}/json/ --broker-password '${alice.password}' --list-profiles
+
+  # stop one demo node: it shows "down" within ${(3 * demoIntervalMs) / 1000} s
+  kill "$(cat .wrangler/demo/demo-1/agent.pid)"
+
+Logs: .wrangler/demo/wrangler.log and .wrangler/demo/<host>.log. Ctrl-C stops everything.`);
 }
 
 async function main(): Promise<void> {
@@ -50,7 +95,7 @@ async function main(): Promise<void> {
   const adminToken = `local-${randomBytes(18).toString("base64url")}`;
   writeFileSync(join(demoDir, "admin-token"), `${adminToken}\n`, { mode: 0o600 });
   console.log(`starting the broker on http://127.0.0.1:${port} (wrangler dev, log: .wrangler/demo/wrangler.log) …`);
-  const broker = await startBroker({
+  const broker: WranglerDevBroker = await startWranglerDev({
     port,
     persistTo: join(ROOT, ".wrangler", "state"),
     adminToken,
@@ -65,6 +110,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log("\nstopping the demo agents and the broker …");
     await Promise.all(agents.map((agent) => agent.stop()));
+    for (const agent of agents) rmSync(pidFile(agent.hostname), { force: true });
     await Promise.all(origins.map((origin) => origin.close()));
     await broker.stop();
     process.exit(code);
@@ -81,37 +127,17 @@ async function main(): Promise<void> {
       const agent = await enrolAgent(broker, { ...node, originUrl: origin.url, dir: join(demoDir, node.hostname), logFile: join(demoDir, `${node.hostname}.log`) });
       agent.start();
       agents.push(agent);
+      writeFileSync(pidFile(node.hostname), `${agent.pid}\n`);
     }
     users = await ensureDemoUsers(broker);
     await ensureDemoProfile(broker);
-    await waitFor(async () => (await listServers(broker)).filter((s) => s.status === "up").length >= DEMO_NODES.length, 15_000, "three up servers");
+    await waitFor(async () => (await listServers(broker)).filter((s) => s.status === "up").length >= DEMO_NODES.length, 15_000, "three up servers", 200);
   } catch (error) {
     console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
     await stopAll(1);
     return;
   }
-
-  const servers = await listServers(broker);
-  const [alice] = users;
-  console.log(`
-The broker is up at ${broker.url} with ${servers.length} demo servers (heartbeat every ${demoIntervalMs} ms):
-${servers.map((s) => `  ${s.hostname.padEnd(8)} ${s.serverId}  ${s.status.padEnd(8)} ${JSON.stringify(s.staticData)}`).join("\n")}
-
-Admin token for this run (also in .wrangler/demo/admin-token):
-  ${adminToken}
-Demo users (profile "demo", relay mode):
-${users.map((user) => `  ${user.login.padEnd(6)} password ${user.password}`).join("\n")}
-
-Dashboard: ${broker.url}/admin (sign in with the admin token)   API reference: ${broker.url}/docs
-
-Try:
-  curl -s -H "Authorization: Bearer ${adminToken}" ${broker.url}/v1/admin/pools/default/servers
-  TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{"login":"${alice?.login}","password":"${alice?.password}"}' ${broker.url}/v1/auth/login | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
-  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"profileId":"demo"}' ${broker.url}/v1/sessions
-  pyhoca-cli --broker-url http://${alice?.login}@127.0.0.1:${port}/json/ --broker-password '${alice?.password}' --list-profiles
-
-Agent logs: .wrangler/demo/<host>.log. Stop a demo agent (pkill -f demo-1/agent.json) and it shows
-"down" within ${(3 * demoIntervalMs) / 1000} s. Ctrl-C stops everything.`);
+  printTryCommands(broker, await listServers(broker), users);
 }
 
 await main();

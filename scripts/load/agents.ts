@@ -6,7 +6,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { jitteredIntervalMs } from "../../agent/backoff.ts";
 import { type NodeIdentity, SeqCounter, signHeartbeatToken } from "../../agent/token.ts";
-import { round } from "../../bench/lib.ts";
+import { round } from "../../bench/lib/sections.ts";
 import type { HeartbeatBody, NodeSession } from "../../src/protocol.ts";
 import { inParallel, sleep } from "./async.ts";
 import type { BrokerHttp } from "./http.ts";
@@ -58,7 +58,7 @@ export class SimAgents {
 
   async enrol(count: number): Promise<void> {
     await inParallel(count, 8, async (index) => {
-      const { token } = await this.#http.admin<{ token: string }>("POST", `/v1/admin/pools/${POOL}/enrolment-tokens`, { ttlSeconds: 600 });
+      const { token } = await this.#http.admin<{ token: string }>("POST", `/v1/admin/pools/${POOL}/enrolment-tokens`, { ttlSeconds: 600, preApproved: true });
       const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
       const jwk = await exportJWK(publicKey);
       const hostname = `load-node-${String(index).padStart(3, "0")}`;

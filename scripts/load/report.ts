@@ -1,5 +1,5 @@
 /** The table and the JSON a load run prints: the numbers per route, CPU, heartbeat gaps and the checks. */
-import { percentile, round, type BenchSection } from "../../bench/lib.ts";
+import { percentile, round, type BenchSection } from "../../bench/lib/sections.ts";
 import type { SimNode } from "./agents.ts";
 import type { Checks } from "./checks.ts";
 import type { Start } from "./clients.ts";

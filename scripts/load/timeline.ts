@@ -1,6 +1,6 @@
 /** The run second by second: requests, the slowest one, and the CPU workerd and this client used. */
-import { round } from "../../bench/lib.ts";
-import { cpuSeconds } from "../../bench/proc.ts";
+import { round } from "../../bench/lib/sections.ts";
+import { cpuSeconds } from "../../test/harness/proc.ts";
 
 /** CPU time a process has used so far, in ms; null once it is gone. */
 export function processCpuMs(pid: number): number | null {

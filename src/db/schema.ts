@@ -3,7 +3,7 @@
  * Timestamps are epoch milliseconds. See docs/storage.md.
  */
 
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const pools = sqliteTable("pools", {
   name: text("name").primaryKey(),
@@ -81,12 +81,35 @@ export const users = sqliteTable("users", {
   updatedAt: integer("updated_at").notNull(),
 });
 
-/** Failed sign-ins per key (`user:<login>` or `ip:<address>`) in the current window. */
-export const loginFailures = sqliteTable("login_failures", {
-  key: text("key").primaryKey(),
-  windowStart: integer("window_start").notNull(),
-  failures: integer("failures").notNull(),
-});
+/**
+ * Failed sign-ins per key in the current window (src/auth/login-guard.ts): `user:<login>`,
+ * `pair:<login> <address>` or `ip:<address>`. Rows of past windows are purged as others are written.
+ */
+export const loginFailures = sqliteTable(
+  "login_failures",
+  {
+    key: text("key").primaryKey(),
+    windowStart: integer("window_start").notNull(),
+    failures: integer("failures").notNull(),
+  },
+  (table) => [index("login_failures_window_start_idx").on(table.windowStart)],
+);
+
+/**
+ * Where each login last signed in with its password (src/auth/login-guard.ts): such an address is
+ * exempt from the per-login failure limit for a while, so guessing from elsewhere cannot lock the
+ * owner out of it.
+ */
+export const knownSignInAddresses = sqliteTable(
+  "known_sign_in_addresses",
+  {
+    login: text("login").notNull(),
+    /** The address's counter key (`ip:<address>`, IPv6 per /64), or `no-address` for requests without one. */
+    address: text("address").notNull(),
+    lastSuccessAt: integer("last_success_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.login, table.address] }), index("known_sign_in_addresses_last_success_idx").on(table.lastSuccessAt)],
+);
 
 /** Session profiles (the X2Go broker's session profiles). */
 export const profiles = sqliteTable(

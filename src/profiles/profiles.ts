@@ -26,7 +26,7 @@ import { dryRunProblem, scriptProblems } from "../cluster/policies.ts";
 import { poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { describeIssues } from "../core/validation.ts";
 import { checkProfileAcl } from "./acl.ts";
-import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, profileSchema } from "./profile-schema.ts";
+import { type Profile, type ProfileBody, type ProfileMode, type ProfileSpec, storedProfileSchema } from "./profile-schema.ts";
 import type { ConfIssue } from "./ini.ts";
 import { formatConfIssue, parseSessionProfiles } from "./x2go-conf.ts";
 import { log } from "../core/log.ts";
@@ -48,9 +48,13 @@ function readJson(text: string | null): unknown {
   }
 }
 
-/** Decodes a row; a row that no longer validates (schema drift) is an internal error, never skipped. */
+/**
+ * Decodes a row; a row that no longer validates (schema drift) is an internal error, never
+ * skipped. Text is checked as stored (`storedProfileSchema`), not as written now: a row from
+ * before a stricter check still loads, and the X2Go answers encode what they send.
+ */
 export function profileFromRow(row: ProfileRow): Profile {
-  const parsed = profileSchema.safeParse({
+  const parsed = storedProfileSchema.safeParse({
     id: row.id,
     name: row.name,
     pool: row.pool,
@@ -191,9 +195,10 @@ export async function profilesFor(env: Env, identity: Identity, clientIp: string
 }
 
 /**
- * The profile, if the identity may use it from `clientIp`: 404 `NOT_FOUND` for an unknown id,
- * 403 `FORBIDDEN` when its ACL refuses (the reason is logged, not returned). Call it before
- * placing a session: listing filters are not access control.
+ * The profile, if the identity may use it from `clientIp`; else 404 `NOT_FOUND`, the same answer
+ * for an unknown id and for a profile its ACL refuses (whose reason is logged, not returned), so
+ * the answer does not confirm that a hidden profile exists. Call it before placing a session:
+ * listing filters are not access control.
  */
 export async function requireProfileAccess(env: Env, profileId: string, identity: Identity, clientIp: string | undefined): Promise<Profile> {
   const profile = await getProfile(env, profileId);
@@ -201,7 +206,7 @@ export async function requireProfileAccess(env: Env, profileId: string, identity
   const verdict = checkProfileAcl(profile.acl, identity, clientIp);
   if (!verdict.allowed) {
     log.warn(`profile ${profileId} refused to ${JSON.stringify(identity.login.slice(0, 64))}: ${verdict.reason}`);
-    throw new BrokerError("FORBIDDEN", `profile ${profileId} is not available to you`);
+    throw noSuchProfile(profileId);
   }
   return profile;
 }

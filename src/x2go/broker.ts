@@ -101,7 +101,7 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
   try {
     profile = await requireProfileAccess(env, profileId, identity, clientIp);
   } catch (error) {
-    if (error instanceof BrokerError && (error.code === "NOT_FOUND" || error.code === "FORBIDDEN")) return { server: NO_SERVER_HOST, port: DEFAULT_REDIRECT_PORT };
+    if (error instanceof BrokerError && error.code === "NOT_FOUND") return { server: NO_SERVER_HOST, port: DEFAULT_REDIRECT_PORT };
     throw error;
   }
   let decision: SelectDecision;

@@ -6,10 +6,12 @@
  * Keys: `task` (always), `auth-status`, `next-authid`, `profiles` (`{id: {key: value}}`, typed
  * values, `host` an array) for listprofiles, and `selected_session` for selectsession: `{}`
  * without a profile id, else `{server, port}` with the port as a string of digits, plus
- * `session_info` when the user is sent back to a session.
+ * `session_info` when the user is sent back to a session. Every text value goes through
+ * `x2goText` (the server through `x2goHost`), as in the plain frontend.
  */
 import type { X2goOutcome } from "./broker.ts";
-import { jsonProfileKeys } from "./profile-keys.ts";
+import { jsonProfileKeys, type X2goKeys } from "./profile-keys.ts";
+import { x2goHost, x2goText } from "./x2go-text.ts";
 
 /** `task=testcon` answers an empty body (x2gobroker `json.py` l.183-191). */
 export const JSON_TESTCON_BODY = "";
@@ -26,16 +28,21 @@ export function pythonJsonDumps(value: unknown): string {
   return JSON.stringify(sortedKeys(value), null, 4).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+function encodedKeys(keys: X2goKeys): X2goKeys {
+  const encode = (value: X2goKeys[string]) => (typeof value === "string" ? x2goText(value) : Array.isArray(value) ? value.map(x2goText) : value);
+  return Object.fromEntries(Object.entries(keys).map(([key, value]) => [key, encode(value)]));
+}
+
 /** The body of a successful JSON answer. */
 export function renderJson(outcome: X2goOutcome): string {
   const payload: Record<string, unknown> = { task: outcome.task, "auth-status": "Access granted", "next-authid": outcome.nextAuthid };
-  if (outcome.profiles) payload["profiles"] = Object.fromEntries(outcome.profiles.map((profile) => [profile.id, jsonProfileKeys(profile.keys)]));
+  if (outcome.profiles) payload["profiles"] = Object.fromEntries(outcome.profiles.map((profile) => [x2goText(profile.id), encodedKeys(jsonProfileKeys(profile.keys))]));
   if (outcome.selection !== undefined) {
     const selection = outcome.selection;
     payload["selected_session"] =
       selection === null
         ? {}
-        : { server: selection.server, port: String(selection.port), ...(selection.sessionInfo ? { session_info: selection.sessionInfo } : {}) };
+        : { server: x2goHost(selection.server), port: String(selection.port), ...(selection.sessionInfo ? { session_info: selection.sessionInfo } : {}) };
   }
   return pythonJsonDumps(payload);
 }

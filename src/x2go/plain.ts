@@ -15,10 +15,12 @@
  * ```
  * x2goclient reads the cookie up to the line break, requires `Access granted`, reads the
  * listing as an INI file after replacing `<br>` by a line break, and splits the server line on
- * ':'. Booleans are written as 1/0 and lists joined with ','.
+ * ':'. Booleans are written as 1/0 and lists joined with ','. Every text goes through
+ * `x2goText` (the server through `x2goHost`), so no value holds a line break or a `<br>`.
  */
 import type { X2goOutcome } from "./broker.ts";
 import { plainProfileKeys, type X2goValue } from "./profile-keys.ts";
+import { x2goHost, x2goText } from "./x2go-text.ts";
 
 /**
  * The answer to `task=testcon`, which x2goclient's connection test sends without credentials:
@@ -27,10 +29,9 @@ import { plainProfileKeys, type X2goValue } from "./profile-keys.ts";
  */
 export const PLAIN_TESTCON_BODY = "OK\nAccess granted\n";
 
-/** One INI value. `<br>` is dropped: x2goclient would turn it into a line break (a new key). */
+/** One INI value, encoded by `x2goText`: x2goclient would turn a `<br>` into a new key. */
 export function plainValue(value: X2goValue): string {
-  const text = typeof value === "boolean" ? (value ? "1" : "0") : Array.isArray(value) ? value.join(",") : String(value);
-  return text.replaceAll("<br>", "");
+  return x2goText(typeof value === "boolean" ? (value ? "1" : "0") : Array.isArray(value) ? value.join(",") : String(value));
 }
 
 /** The body of a successful plain answer. */
@@ -40,12 +41,12 @@ export function renderPlain(outcome: X2goOutcome): string {
     body += "START_USER_SESSIONS\n\n";
     for (const profile of outcome.profiles) {
       const keys = plainProfileKeys(profile.keys, profile.session);
-      body += `[${profile.id}]\n${Object.entries(keys).map(([key, value]) => `${key}=${plainValue(value)}\n`).join("")}\n`;
+      body += `[${x2goText(profile.id)}]\n${Object.entries(keys).map(([key, value]) => `${x2goText(key)}=${plainValue(value)}\n`).join("")}\n`;
     }
     body += "END_USER_SESSIONS\n";
   }
   if (outcome.selection) {
-    body += `SERVER:${outcome.selection.server}:${outcome.selection.port}\n`;
+    body += `SERVER:${x2goHost(outcome.selection.server)}:${outcome.selection.port}\n`;
     if (outcome.selection.sessionInfo) body += `SESSION_INFO:${outcome.selection.sessionInfo}\n`;
   }
   return body;

@@ -9,14 +9,18 @@
  * the creation time, and the age in seconds since then. Times are UTC, `YYYY-MM-DDTHH:MM:SS`.
  */
 import type { PoolSession } from "../pool/select-request.ts";
+import { x2goText } from "./x2go-text.ts";
 
 const UNKNOWN_COOKIE = "0".repeat(32);
 const UNKNOWN_ADDRESS = "0.0.0.0";
 const NO_PORT = "-1";
 
-/** `|` separates fields and a line break ends the answer: neither may appear inside a field. */
+/**
+ * A node-reported field: `x2goText` (no line break, no `<br>`), and `_` for `|`, which separates
+ * fields, and for `:`, so that no field holds x2goclient's `SESSION_INFO:` or `SERVER:` markers.
+ */
 function field(value: string): string {
-  return value.replace(/[|\x00-\x1f\x7f]/g, "_");
+  return x2goText(value).replace(/[|:]/g, "_");
 }
 
 function timestamp(epochMs: number): string {

@@ -1,14 +1,16 @@
 /**
- * The broker under `wrangler dev` with real agents, for the e2e suites: built on
- * scripts/local-cluster.ts (`startBroker`, `enrolAgent`), plus the user-side calls a desktop
- * client makes (sign in, start a session) and a raw WebSocket upgrade probe that reports the
- * HTTP status of a refused upgrade. Loopback only.
+ * The local broker with real agents, for the e2e suites: built on the test harness
+ * (`startBroker`, `enrolAgent`), plus a raw WebSocket upgrade probe that reports the HTTP status
+ * of a refused upgrade. Loopback only.
  */
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { join } from "node:path";
-import { type AgentHandle, adminCall, enrolAgent, type LocalBroker, listServers, startBroker } from "../../scripts/local-cluster.ts";
-import { freePort, waitFor } from "./procs.ts";
+import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
+import { type LocalBroker, startBroker } from "../harness/broker.ts";
+import { adminCall, listServers } from "../harness/client.ts";
+import { freePort } from "../harness/ports.ts";
+import { waitFor } from "../harness/wait.ts";
 
 export interface ClusterNode {
   hostname: string;
@@ -28,7 +30,7 @@ export interface E2eCluster {
 }
 
 export interface ClusterOptions {
-  /** Logs (`wrangler.log`, `agent-<hostname>.log`) and state go here. */
+  /** Logs (`broker.log`, `agent-<hostname>.log`) and state go here. */
   dir: string;
   nodes: ClusterNode[];
   /** The pool's heartbeat interval (short, so agents are up quickly). */
@@ -40,10 +42,10 @@ export async function startCluster(options: ClusterOptions): Promise<E2eCluster>
   const signingKey = `e2e-signing-${randomBytes(24).toString("hex")}`;
   const broker = await startBroker({
     port: await freePort(),
-    persistTo: join(options.dir, "wrangler-state"),
+    persistTo: join(options.dir, "broker-state"),
     adminToken: `e2e-admin-${randomBytes(16).toString("hex")}`,
     signingKey,
-    logFile: join(options.dir, "wrangler.log"),
+    logFile: join(options.dir, "broker.log"),
   });
   const agents: AgentHandle[] = [];
   const nodes = new Map<string, ClusterNode & { agent: AgentHandle }>();
@@ -90,59 +92,6 @@ export async function startCluster(options: ClusterOptions): Promise<E2eCluster>
     stop,
   };
 }
-
-/** A JSON call; returns status and parsed body without throwing on 4xx/5xx. */
-export async function call<T = unknown>(
-  baseUrl: string,
-  path: string,
-  options: { method?: string; token?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T; text: string }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: options.method ?? (options.body === undefined ? "GET" : "POST"),
-    headers: {
-      ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  let body: unknown = undefined;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = text;
-  }
-  return { status: response.status, body: body as T, text };
-}
-
-/** Like `call`, but throws with the answer's text unless the status is one of `expected`. */
-export async function callOk<T = unknown>(baseUrl: string, path: string, options: { method?: string; token?: string; body?: unknown } = {}, expected = [200, 201]): Promise<T> {
-  const answer = await call<T>(baseUrl, path, options);
-  if (!expected.includes(answer.status)) throw new Error(`${options.method ?? (options.body === undefined ? "GET" : "POST")} ${path}: ${answer.status} ${answer.text}`);
-  return answer.body;
-}
-
-export interface RelayAnswer {
-  serverId: string;
-  mode: string;
-  sessionId: string;
-  relay: { url: string; ticket: string; expiresAt: number };
-}
-
-/** `POST /v1/auth/login` → the user's bearer token. */
-export async function signIn(broker: LocalBroker, login: string, password: string): Promise<string> {
-  const { token } = await callOk<{ token: string }>(broker.url, "/v1/auth/login", { body: { login, password } }, [200]);
-  if (typeof token !== "string" || token.length === 0) throw new Error("sign-in answered without a token");
-  return token;
-}
-
-/** `POST /v1/sessions` as the user. */
-export function startSession(broker: LocalBroker, token: string, profileId: string): Promise<RelayAnswer> {
-  return callOk<RelayAnswer>(broker.url, "/v1/sessions", { token, body: { profileId } }, [200, 201]);
-}
-
-/** The relay URL with its ticket in the query string, as a browser client uses it. */
-export const withTicket = (relayUrl: string, ticket: string): string => `${relayUrl}?ticket=${encodeURIComponent(ticket)}`;
 
 export interface UpgradeOutcome {
   /** 101 when the upgrade was accepted, else the refusal's HTTP status. */

@@ -1,5 +1,5 @@
 /**
- * The admin dashboard in headless Chromium against the broker under `wrangler dev` with three
+ * The admin dashboard in headless Chromium against the local broker (test/harness) with three
  * real demo agents (pool interval 1 s): sign in with the admin token (the Secure session cookie
  * is kept on http://127.0.0.1), see the three servers up, drain one through the confirmation,
  * stop an agent and watch its row turn down without a reload (and a new server appear, a removed
@@ -9,7 +9,8 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, enrolAgent } from "../../scripts/local-cluster.ts";
+import { enrolAgent } from "../harness/agents.ts";
+import { adminCall } from "../harness/client.ts";
 import { type Chromium, launchChromium } from "./browser.ts";
 import { type E2eCluster, startCluster } from "./cluster.ts";
 import { screenshot, serverRow, signInWithToken, statuses, waitForStatus } from "./dashboard-page.ts";

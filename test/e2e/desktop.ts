@@ -13,7 +13,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { freePort, makeWorkDir, type Proc, readBanner, spawnLogged, stopAll, waitFor, waitForProc } from "./procs.ts";
+import { freePort } from "../harness/ports.ts";
+import { waitFor } from "../harness/wait.ts";
+import { makeWorkDir, type Proc, readBanner, spawnLogged, stopAll, waitForProc } from "./procs.ts";
 
 const execFileAsync = promisify(execFile);
 

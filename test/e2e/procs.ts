@@ -1,7 +1,7 @@
 /**
  * Process plumbing for the end-to-end suites: children started in their own process group with
- * their output in a log file, stopped group-wide (SIGTERM, then SIGKILL), free ports from the
- * OS, readiness waits, and log tails to print when a test fails. Loopback only.
+ * their output in a log file, stopped group-wide (SIGTERM, then SIGKILL), readiness waits tied
+ * to a process, and log tails to print when a test fails. Loopback only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -9,8 +9,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
-
-export { freePort } from "../../scripts/local-cluster.ts";
+import { waitFor } from "../harness/wait.ts";
 
 /** Every process group this test process started and has not seen exit: killed on exit as a last resort. */
 const liveGroups = new Set<number>();
@@ -135,21 +134,6 @@ export async function stopAll(procs: Array<{ stop(): Promise<void> } | undefined
   if (errors.length > 0) throw new AggregateError(errors, "some processes did not stop cleanly");
 }
 
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-}
-
 /** Resolves with the first `bytes` bytes a TCP server on 127.0.0.1:port sends after connect. */
 export function readBanner(port: number, bytes: number, timeoutMs = 2000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -171,18 +155,6 @@ export function readBanner(port: number, bytes: number, timeoutMs = 2000): Promi
       clearTimeout(timer);
       reject(error);
     });
-  });
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The relay end to end: the broker under `wrangler dev`, two real agents whose origins are two
+ * The relay end to end: the local broker (test/harness), two real agents whose origins are two
  * real desktops (different known pictures), a broker-managed user who signs in and starts a
  * relay session, and Debian's noVNC in headless Chromium connecting through
  * `/v1/relay/<serverId>?ticket=…`: the canvas must show the picture of the desktop the broker
@@ -9,9 +9,9 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall } from "../../scripts/local-cluster.ts";
+import { adminCall, type RelayAnswer, signIn, startSession, withTicket } from "../harness/client.ts";
 import { type Chromium, checkCanvas, launchChromium, type NoVncServer, noVncStatus, openNoVnc, saveScreenshot, serveNoVnc, waitForPicture } from "./browser.ts";
-import { type E2eCluster, type RelayAnswer, signIn, startCluster, startSession, upgradeStatus, withTicket } from "./cluster.ts";
+import { type E2eCluster, startCluster, upgradeStatus } from "./cluster.ts";
 import { type Desktop, rfbBannerOverWebSocket, startDesktop } from "./desktop.ts";
 import { differingPixels, e2eSuite, RESULTS_DIR } from "./suite.ts";
 

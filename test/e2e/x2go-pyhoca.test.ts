@@ -1,6 +1,6 @@
 /**
- * The real Debian pyhoca-cli (python-x2go's JSON broker protocol) against our broker under
- * `wrangler dev` with a real agent: it lists our profiles, also for a user with a session to
+ * The real Debian pyhoca-cli (python-x2go's JSON broker protocol) against our local broker
+ * (test/harness) with a real agent: it lists our profiles, also for a user with a session to
  * resume (x2gobroker's own `status` key makes pyhoca-cli crash there), lists nothing with a
  * wrong password, and with `-P` gets our `host:port` from selectsession and opens its SSH
  * connection there: a local TCP listener standing in for the node's sshd sees it arrive.
@@ -14,8 +14,11 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminCall, enrolAgent, type LocalBroker, listServers, startBroker } from "../../scripts/local-cluster.ts";
-import { freePort, waitFor } from "./procs.ts";
+import { enrolAgent } from "../harness/agents.ts";
+import { type LocalBroker, startBroker } from "../harness/broker.ts";
+import { adminCall, listServers } from "../harness/client.ts";
+import { freePort } from "../harness/ports.ts";
+import { waitFor } from "../harness/wait.ts";
 import { e2eSuite } from "./suite.ts";
 
 const execFileAsync = promisify(execFile);
@@ -75,10 +78,10 @@ beforeAll(() =>
     sshPort = (sshd.address() as { port: number }).port;
     broker = await startBroker({
       port: await freePort(),
-      persistTo: join(suite.dir, "wrangler-state"),
+      persistTo: join(suite.dir, "broker-state"),
       adminToken: `e2e-admin-${randomBytes(16).toString("hex")}`,
       signingKey: `e2e-signing-${randomBytes(24).toString("hex")}`,
-      logFile: join(suite.dir, "wrangler.log"),
+      logFile: join(suite.dir, "broker.log"),
     });
     suite.defer(() => broker.stop());
     await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: 1000 });

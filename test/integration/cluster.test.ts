@@ -1,12 +1,15 @@
 /**
- * The broker under `wrangler dev` (local D1 and Durable Objects) with real agent processes:
+ * The local broker (test/harness: one workerd, persisted D1 and Durable Objects) with real agent processes:
  * they enrol, heartbeat, go down when killed and come back when restarted. Loopback only.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
+import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
+import { type LocalBroker, scratchBrokerOptions, startBroker } from "../harness/broker.ts";
+import { adminCall, listServers } from "../harness/client.ts";
+import { waitFor } from "../harness/wait.ts";
 
 const INTERVAL_MS = 1000;
 

@@ -1,6 +1,6 @@
 /**
  * Agents that lose the broker for a while and come back: 20 real agent processes beat through
- * a TCP switch in this process to the broker under `wrangler dev`. The switch is cut (every
+ * a TCP switch in this process to the local broker (test/harness). The switch is cut (every
  * connection dropped, the port closed), the broker is stopped and started again on its
  * persisted state meanwhile, and the switch is restored once the broker answers. Each agent's
  * full-jitter backoff (capped at a short maxBackoffMs here) must spread the reconnections over
@@ -12,7 +12,11 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, type AgentHandle, type BrokerOptions, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, freePort, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
+import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
+import { type LocalBroker, type ScratchBrokerOptions, scratchBrokerOptions, startBroker } from "../harness/broker.ts";
+import { adminCall, listServers } from "../harness/client.ts";
+import { freePort } from "../harness/ports.ts";
+import { waitFor } from "../harness/wait.ts";
 
 const AGENTS = 20;
 const INTERVAL_MS = 1000;
@@ -68,7 +72,7 @@ class Switch {
 }
 
 let workDir: string;
-let brokerOptions: BrokerOptions;
+let brokerOptions: ScratchBrokerOptions;
 let broker: LocalBroker;
 let relay: Switch;
 const agents: AgentHandle[] = [];

@@ -1,5 +1,5 @@
 /**
- * Node faults seen through the relay, with the broker under `wrangler dev`, real agents and
+ * Node faults seen through the relay, with the local broker (test/harness), real agents and
  * WebSocket origins in this process (loopback only), heartbeat interval 1 s (down after 3 s):
  * - a node that stops mid-session: its agent killed and its desktop endpoint gone;
  * - a node that stops just before a client connects: the relay re-selects at once;
@@ -13,7 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { adminCall, type AgentHandle, enrolAgent, type LocalBroker, listServers, startBroker, waitFor, scratchBrokerOptions } from "../../scripts/local-cluster.ts";
+import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
+import { type LocalBroker, scratchBrokerOptions, startBroker } from "../harness/broker.ts";
+import { adminCall, listServers } from "../harness/client.ts";
+import { waitFor } from "../harness/wait.ts";
 import { MISSED_BEATS_BEFORE_DOWN } from "../../src/protocol.ts";
 import { ORIGIN_CONNECT_TIMEOUT_MS } from "../../src/relay/relay.ts";
 

@@ -229,10 +229,10 @@ describe("profile visibility and access (ACLs)", () => {
     expect(await visible(identity("root", [], true))).toEqual(["acl-alice", "acl-hidden", "acl-lan", "acl-open", "acl-staff"]);
   });
 
-  it("refuses selection of a hidden profile with 403 and of an unknown one with 404", async () => {
+  it("refuses selection of a hidden profile and of an unknown one alike, with 404", async () => {
     await expect(requireProfileAccess(env, "acl-alice", identity("alice"), undefined)).resolves.toMatchObject({ id: "acl-alice" });
-    await expect(requireProfileAccess(env, "acl-hidden", identity("alice"), undefined)).rejects.toMatchObject({ code: "FORBIDDEN", status: 403 });
-    await expect(requireProfileAccess(env, "acl-lan", identity("bob"), "192.0.2.1")).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(requireProfileAccess(env, "acl-hidden", identity("alice"), undefined)).rejects.toMatchObject({ code: "NOT_FOUND", status: 404 });
+    await expect(requireProfileAccess(env, "acl-lan", identity("bob"), "192.0.2.1")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(requireProfileAccess(env, "acl-lan", identity("bob"), "10.9.9.9")).resolves.toMatchObject({ id: "acl-lan" });
     await expect(requireProfileAccess(env, "acl-nope", identity("alice"), undefined)).rejects.toMatchObject({ code: "NOT_FOUND", status: 404 });
     await expect(requireProfileAccess(env, "acl-hidden", identity("root", [], true), undefined)).resolves.toMatchObject({ id: "acl-hidden" });

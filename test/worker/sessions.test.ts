@@ -68,8 +68,25 @@ describe("profiles and sessions for a user", () => {
   });
 
   it("enforces ACLs when starting, not only when listing", async () => {
-    await expectError(await asUser(bob, "/v1/sessions", "POST", { profileId: "staff-only" }), 403, "FORBIDDEN");
+    await expectError(await asUser(bob, "/v1/sessions", "POST", { profileId: "staff-only" }), 404, "NOT_FOUND");
     expect((await asUser(alice, "/v1/sessions", "POST", { profileId: "staff-only" })).status).toBe(201);
+  });
+
+  it("answers a profile the ACL hides exactly like a missing one, on start and on resume", async () => {
+    const errorOf = async (response: Response) => {
+      const { code, message } = ((await response.json()) as { error: { code: string; message: string } }).error;
+      return { status: response.status, code, message };
+    };
+    const cases = [
+      (profileId: string) => asUser(bob, "/v1/sessions", "POST", { profileId }),
+      (profileId: string) => asUser(bob, "/v1/sessions/a-1/resume", "POST", { profileId }),
+    ];
+    for (const send of cases) {
+      const hidden = await errorOf(await send("staff-only"));
+      const missing = await errorOf(await send("no-such-profile"));
+      expect(hidden).toMatchObject({ status: 404, code: "NOT_FOUND" });
+      expect({ ...hidden, message: hidden.message.replace("staff-only", "ID") }).toEqual({ ...missing, message: missing.message.replace("no-such-profile", "ID") });
+    }
   });
 
   it("lists the user's sessions across pools; only admins list everyone's", async () => {

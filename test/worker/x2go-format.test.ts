@@ -1,15 +1,18 @@
 /**
  * The pure parts of the X2Go broker protocol: request parameters as tornado reads them, the
- * `x2golistsessions` line, Python's json.dumps layout, and profile values per frontend.
+ * `x2golistsessions` line, Python's json.dumps layout, profile values per frontend, and the
+ * output encoding that keeps line breaks and `<br>` out of every value.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PoolSession } from "../../src/pool/select-request.ts";
 import type { Profile } from "../../src/profiles/profile-schema.ts";
 import { readX2goParams } from "../../src/x2go/form.ts";
-import { pythonJsonDumps } from "../../src/x2go/json.ts";
-import { plainValue } from "../../src/x2go/plain.ts";
+import { pythonJsonDumps, renderJson } from "../../src/x2go/json.ts";
+import { plainValue, renderPlain } from "../../src/x2go/plain.ts";
 import { jsonProfileKeys, plainProfileKeys, profileKeys } from "../../src/x2go/profile-keys.ts";
 import { sessionInfoLine } from "../../src/x2go/session-line.ts";
+import { x2goHost, x2goText } from "../../src/x2go/x2go-text.ts";
 
 function request(query: string, body: BodyInit, contentType?: string): Request {
   return new Request(`https://broker.test/plain/${query}`, { method: "POST", body, ...(contentType ? { headers: { "Content-Type": contentType } } : {}) });
@@ -114,5 +117,50 @@ describe("profile keys", () => {
 
   it("writes plain booleans as 1/0, lists joined with commas, and no <br>", () => {
     expect([plainValue(true), plainValue(false), plainValue(["a", "b"]), plainValue(7), plainValue("a<br>[x]")]).toEqual(["1", "0", "a,b", "7", "a[x]"]);
+  });
+});
+
+describe("x2go output encoding", () => {
+  /** Strings built from the pieces of `<br>` and of line breaks, so that nested forms are frequent. */
+  const pieces = fc.string({ unit: fc.constantFrom("<", "b", "r", ">", "B", "R", "<br>", "<BR>", "x", "|", ":", "\n", "\r", "\u0085", "\u2028", "\u2029"), maxLength: 40 });
+
+  it("leaves no <br> in any case and no line-breaking character, whatever the nesting", () => {
+    fc.assert(
+      fc.property(pieces, (value) => {
+        const text = x2goText(value);
+        expect(text).not.toMatch(/<br>/i);
+        expect(text).not.toMatch(/[\p{Cc}\u2028\u2029]/u);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(x2goText("Desk<b<br>r>host=evil.example<b<br>r>sshport=2222")).toBe("Deskhost=evil.examplesshport=2222");
+    expect(x2goText("<<bR>bR<Br>>>")).toBe(">");
+    expect(x2goText("a <b> r, x < y > z")).toBe("a <b> r, x < y > z");
+  });
+
+  it("keeps session fields on one line of 16 fields without x2goclient's markers", () => {
+    fc.assert(
+      fc.property(pieces, pieces, (id, user) => {
+        const line = sessionInfoLine({ ...session, id: `${id}SESSION_INFO:${id}`, user }, 0);
+        expect(line.split("|")).toHaveLength(16);
+        expect(line).not.toMatch(/<br>|SESSION_INFO:|SERVER:|[\p{Cc}\u2028\u2029]/iu);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("answers only host characters as the server, in both frontends", () => {
+    expect(x2goHost("evil<br>x:2222\nSESSION_INFO:y")).toBe("evil_br_x_2222_SESSION_INFO_y");
+    const outcome = { task: "selectsession", nextAuthid: "a", selection: { server: "evil<b<br>r>host:2222", port: 22 } };
+    expect(renderPlain(outcome)).toBe("AUTHID:a\nAccess granted\nSERVER:evil_b_br_r_host_2222:22\n");
+    expect(JSON.parse(renderJson(outcome))).toMatchObject({ selected_session: { server: "evil_b_br_r_host_2222", port: "22" } });
+  });
+
+  it("encodes profile ids, keys and values of a listing in both frontends", () => {
+    const keys = { name: "n<b<br>r>host=evil", command: "c\u2028x", applications: ["a<BR>b"], sshport: 22 };
+    const outcome = { task: "listsessions", nextAuthid: "a", profiles: [{ id: "p<br>x", keys }] };
+    expect(renderPlain(outcome)).toBe("AUTHID:a\nAccess granted\nSTART_USER_SESSIONS\n\n[px]\nname=nhost=evil\ncommand=c_x\napplications=ab\nsshport=22\n\nEND_USER_SESSIONS\n");
+    const listed = (JSON.parse(renderJson({ ...outcome, task: "listprofiles" })) as { profiles: Record<string, unknown> }).profiles;
+    expect(listed["px"]).toEqual({ name: "nhost=evil", command: "c_x", applications: ["ab"], sshport: 22 });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { profileSchema } from "../../../src/profiles/profile-schema.ts";
+import { profileSchema, storedProfileSchema } from "../../../src/profiles/profile-schema.ts";
 
 const minimal = { id: "p1", name: "Profile 1", pool: "default", mode: "relay" };
 
@@ -46,10 +46,32 @@ describe("profileSchema", () => {
     ["a broker-* option", { x2goOptions: { "broker-session-autologin": true } }],
     ["host as an option", { x2goOptions: { host: "ts01" } }],
     ["an option value with a control character", { x2goOptions: { geometry: "1\r\n[x]" } }],
+    ["a name with a nested <br>", { name: "Desk<b<br>r>host=evil.example<b<br>r>sshport=2222" }],
+    ["a command with <BR>", { command: "xterm<BR>sshport=1" }],
+    ["an option value with <Br>", { x2goOptions: { sessiontitle: "t<Br>host=evil" } }],
+    ["a list option item with <br>", { x2goOptions: { applications: ["TERMINAL", "a<br>b"] } }],
+    ["a name with NEL (U+0085)", { name: "a\u0085b" }],
+    ["an option value with a line separator (U+2028)", { x2goOptions: { geometry: "1\u2028x" } }],
     ["an object option value", { x2goOptions: { export: { "/home": true } } }],
     ["a bad sshport option", { x2goOptions: { sshport: 70_000 } }],
     ["a policy with an unknown step", { policy: { steps: [{ use: "teleport" }] } }],
   ])("refuses %s", (_name, change) => {
     expect(profileSchema.safeParse({ ...minimal, ...change }).success).toBe(false);
+  });
+
+  it("accepts angle brackets that are no <br>", () => {
+    expect(profileSchema.safeParse({ ...minimal, name: "a <b> r", command: "sh -c 'x < y > z'" }).success).toBe(true);
+  });
+});
+
+describe("storedProfileSchema", () => {
+  it("reads back text older versions accepted (<br>, C1, U+2028), which the X2Go answers encode", () => {
+    const stored = { ...minimal, name: "Desk<b<br>r>x", command: "a\u0085b", x2goOptions: { geometry: "1\u2028x", applications: ["a<BR>b"] } };
+    expect(storedProfileSchema.safeParse(stored).success).toBe(true);
+    expect(profileSchema.safeParse(stored).success).toBe(false);
+  });
+
+  it("still refuses C0 control characters, as older versions did", () => {
+    expect(storedProfileSchema.safeParse({ ...minimal, name: "a\nb" }).success).toBe(false);
   });
 });

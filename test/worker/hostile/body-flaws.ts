@@ -1,12 +1,25 @@
 /**
  * Body flaws: for a JSON route, malformed JSON, a body that is not an object, a missing, extra,
  * mistyped or infinite field, huge arrays and strings, deep nesting, an oversized body, a content
- * type that is not JSON; for a text route, the wrong content type and an oversized body. Each
- * alone makes the body unacceptable; the rest of the body carries hostile strings as noise.
+ * type that is not JSON; for a text route, the wrong content type and an oversized body; for a
+ * profile route, text an X2Go client would read as a line break. Each alone makes the body
+ * unacceptable; the rest of the body carries hostile strings as noise.
  */
 import fc from "fast-check";
-import { BAD_UTF8, type BodyPlan, hostileString, JSON_TYPES, NOT_JSON_TYPES } from "./primitives.ts";
+import { BAD_UTF8, type BodyPlan, char, hostileString, JSON_TYPES, NOT_JSON_TYPES } from "./primitives.ts";
 import type { JsonBodySpec, TextBodySpec } from "./routes.ts";
+
+/**
+ * Profile text an X2Go client would read as a line break: `<br>` in any case or nested, C1 (NEL),
+ * U+2028/2029, between printable text (never at an end, where an INI reader trims it away).
+ */
+const x2goBreak = fc
+  .tuple(
+    fc.string({ unit: char(0x21, 0x7e), maxLength: 8 }),
+    fc.constantFrom("<br>", "<BR>", "<bR>", "<b<br>r>", "<<br>br>>", "\u0085", "\u2028", "\u2029"),
+    fc.string({ unit: char(0x21, 0x7e), maxLength: 8 }),
+  )
+  .map(([before, breaker, after]) => `x${before}${breaker}${after}x`);
 
 
 function kindOf(value: unknown): string {
@@ -124,6 +137,11 @@ export function jsonBodyFlaws(spec: JsonBodySpec): Record<string, fc.Arbitrary<B
         ),
     );
   }
+  if (spec.x2goText && spec.x2goText.length > 0) {
+    flaws["an X2Go line break in profile text"] = plan(
+      fc.tuple(noisy, fc.constantFrom(...spec.x2goText), x2goBreak).map(([body, key, text]) => JSON.stringify({ ...body, [key]: text })),
+    );
+  }
   const numericKeys = keys.filter((key) => typeof valid[key] === "number");
   if (numericKeys.length > 0) {
     flaws["an infinite number"] = plan(
@@ -135,7 +153,7 @@ export function jsonBodyFlaws(spec: JsonBodySpec): Record<string, fc.Arbitrary<B
 }
 
 export function textBodyFlaws(spec: TextBodySpec): Record<string, fc.Arbitrary<BodyPlan>> {
-  return {
+  const flaws: Record<string, fc.Arbitrary<BodyPlan>> = {
     "a content type that is not text/plain": fc
       .tuple(hostileString, fc.constantFrom<string | null>("application/json", "application/x-www-form-urlencoded", "application/octet-stream", "text/html", null))
       .map(([text, contentType]) => ({ text: spec.valid + text, contentType })),
@@ -143,4 +161,9 @@ export function textBodyFlaws(spec: TextBodySpec): Record<string, fc.Arbitrary<B
       .integer({ min: 1, max: 65_536 })
       .map((extra) => ({ text: `${spec.valid}# ${"p".repeat(spec.limitBytes + extra)}\n`, contentType: spec.contentType })),
   };
+  if (spec.x2goTextKey) {
+    const key = spec.x2goTextKey;
+    flaws["an X2Go line break in profile text"] = x2goBreak.map((text) => ({ text: `${spec.valid}${key}=${text}\n`, contentType: spec.contentType }));
+  }
+  return flaws;
 }

@@ -31,6 +31,8 @@ export interface JsonBodySpec {
   nullable?: string[];
   /** A `z.json()` record, where deeply nested values are otherwise valid. */
   jsonRecord?: string;
+  /** Keys of profile text that reaches X2Go clients, where a `<br>` or a line break alone is refused. */
+  x2goText?: string[];
   limitBytes: number;
 }
 
@@ -38,6 +40,8 @@ export interface TextBodySpec {
   kind: "text";
   valid: string;
   contentType: string;
+  /** A profile key whose value reaches X2Go clients, appended to `valid` with a `<br>` or line break. */
+  x2goTextKey?: string;
   limitBytes: number;
 }
 
@@ -152,17 +156,17 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "PATCH /v1/admin/users/:login": { role: "admin", params: loginParam, body: json({ groups: ["staff"] }, ["groups"]) },
     "DELETE /v1/admin/users/:login": { role: "admin", params: loginParam },
     "GET /v1/admin/profiles": { role: "adminToken", query: { valid: { pool: POOL }, schemas: { pool: poolNameSchema } } },
-    "POST /v1/admin/profiles": { role: "adminToken", body: json({ id: "hx-new", ...profileBody }, ["id", "name", "pool", "mode"]) },
+    "POST /v1/admin/profiles": { role: "adminToken", body: json({ id: "hx-new", ...profileBody }, ["id", "name", "pool", "mode"], { x2goText: ["name", "command"] }) },
     "POST /v1/admin/profiles/import": {
       role: "adminToken",
       query: {
         valid: { pool: POOL, replace: "true" },
         schemas: { pool: poolNameSchema, replace: z.enum(["true", "false"]), mode: z.enum(["relay", "redirect"]) },
       },
-      body: { kind: "text", valid: "[hx-imported]\nname=Imported\nhost=hx-a\n", contentType: "text/plain", limitBytes: MAX_IMPORT_BYTES },
+      body: { kind: "text", valid: "[hx-imported]\nname=Imported\nhost=hx-a\n", contentType: "text/plain", x2goTextKey: "command", limitBytes: MAX_IMPORT_BYTES },
     },
     "GET /v1/admin/profiles/:id": { role: "adminToken", params: profileParam },
-    "PUT /v1/admin/profiles/:id": { role: "adminToken", params: profileParam, body: json(profileBody, ["name", "pool", "mode"]) },
+    "PUT /v1/admin/profiles/:id": { role: "adminToken", params: profileParam, body: json(profileBody, ["name", "pool", "mode"], { x2goText: ["name", "command"] }) },
     "DELETE /v1/admin/profiles/:id": { role: "adminToken", params: profileParam },
     "POST /v1/pools/:pool/select": {
       role: "user",

@@ -1,0 +1,160 @@
+/**
+ * Heartbeat ingest: signed beats from many enrolled nodes into one pool and across four pools,
+ * against the broker in one workerd (test/harness/broker.ts). Beats are signed before the timed
+ * run so the client's CPU goes to sending, not to Ed25519. Loopback only, bounded in count.
+ */
+import { signHeartbeatToken } from "../../agent/token.ts";
+import { type LocalBroker, startBroker } from "../../test/harness/broker.ts";
+import { adminCall } from "../../test/harness/client.ts";
+import { type BenchSection, percentile, round } from "../lib/sections.ts";
+import { benchHeartbeatBody, enrolSimNode, postHeartbeat, simulatedNodeAddress } from "../lib/sim-node.ts";
+
+interface PreparedBeat {
+  token: string;
+  body: string;
+}
+
+const NODES = 200;
+const PACED_RATE_PER_S = 500;
+const PACED_SECONDS = 8;
+/** Untimed paced beats before each measured paced run (JIT, allocator and connection pool warm). */
+const WARM_UP_SECONDS = 2;
+const BURST_BEATS = 4000;
+const BURST_CONCURRENCY = 32;
+
+function heartbeatBody(index: number): string {
+  return JSON.stringify(benchHeartbeatBody(index));
+}
+
+/** Enrols `count` nodes spread round-robin over `pools` and pre-signs `beatsPerNode` beats each. */
+async function prepare(broker: LocalBroker, pools: string[], count: number, beatsPerNode: number): Promise<PreparedBeat[][]> {
+  const perNode: PreparedBeat[][] = [];
+  for (let index = 0; index < count; index++) {
+    const pool = pools[index % pools.length] as string;
+    const identity = await enrolSimNode(broker, { pool, hostname: `${pool}-node-${index}`, address: simulatedNodeAddress(index) });
+    const body = heartbeatBody(index);
+    const nowMs = Date.now();
+    // One untimed beat per node first: the pool object is warm and has imported every key.
+    await send(broker, { token: await signHeartbeatToken(identity, body, 1, nowMs), body });
+    const beats: PreparedBeat[] = [];
+    for (let seq = 2; seq <= beatsPerNode + 1; seq++) beats.push({ token: await signHeartbeatToken(identity, body, seq, nowMs), body });
+    perNode.push(beats);
+  }
+  return perNode;
+}
+
+async function send(broker: LocalBroker, beat: PreparedBeat): Promise<{ ok: boolean; ms: number }> {
+  const started = performance.now();
+  try {
+    const status = await postHeartbeat(broker.url, beat.token, beat.body);
+    return { ok: status === 200, ms: performance.now() - started };
+  } catch {
+    return { ok: false, ms: performance.now() - started };
+  }
+}
+
+/** Interleaves nodes so consecutive beats come from different nodes, keeping each node's seq order. */
+function schedule(perNode: PreparedBeat[][], total: number): PreparedBeat[] {
+  const order: PreparedBeat[] = [];
+  for (let round = 0; order.length < total; round++) {
+    for (const beats of perNode) {
+      const beat = beats[round];
+      if (beat && order.length < total) order.push(beat);
+    }
+  }
+  return order;
+}
+
+interface RunResult {
+  beats: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Closed loop: `concurrency` senders, each node's beats sent in order by one sender at a time. */
+async function runBurst(broker: LocalBroker, perNode: PreparedBeat[][], concurrency: number): Promise<RunResult> {
+  const queues = Array.from({ length: concurrency }, (_, worker) => perNode.filter((_, node) => node % concurrency === worker).flat());
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    queues.map(async (queue) => {
+      for (const beat of queue) {
+        const result = await send(broker, beat);
+        latencies.push(result.ms);
+        if (!result.ok) errors++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { beats: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+/** Open loop at a fixed rate: latency as agents would see it at that load. */
+async function runPaced(broker: LocalBroker, beats: PreparedBeat[], ratePerSecond: number): Promise<RunResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let index = 0; index < beats.length; index++) {
+    const due = started + (index * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      send(broker, beats[index] as PreparedBeat).then((result) => {
+        latencies.push(result.ms);
+        if (!result.ok) errors++;
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  return { beats: latencies.length, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+export async function runHeartbeatBench(): Promise<BenchSection[]> {
+  const broker = await startBroker({ rateLimits: false });
+  try {
+    for (const pool of ["hb1", "hb2", "hb3", "hb4"]) await adminCall(broker, "/v1/admin/pools", "POST", { name: pool });
+    const pacedTotal = PACED_RATE_PER_S * PACED_SECONDS;
+    const warmTotal = PACED_RATE_PER_S * WARM_UP_SECONDS;
+    const perNodePaced = Math.ceil(pacedTotal / NODES);
+    const perNodeWarm = Math.ceil(warmTotal / NODES);
+    const beatsPerNode = perNodeWarm + perNodePaced + Math.ceil(BURST_BEATS / NODES) + 1;
+    const onePool = await prepare(broker, ["default"], NODES, beatsPerNode);
+    const fourPools = await prepare(broker, ["hb1", "hb2", "hb3", "hb4"], NODES, beatsPerNode);
+    // Each node's beats in seq order: warm-up (untimed), paced, then the closed loop.
+    const phase = (perNode: PreparedBeat[][], from: number, count: number) => perNode.map((beats) => beats.slice(from, from + count));
+
+    await runPaced(broker, schedule(phase(onePool, 0, perNodeWarm), warmTotal), PACED_RATE_PER_S);
+    const pacedOne = await runPaced(broker, schedule(phase(onePool, perNodeWarm, perNodePaced), pacedTotal), PACED_RATE_PER_S);
+    const burstOne = await runBurst(broker, phase(onePool, perNodeWarm + perNodePaced, BURST_BEATS / NODES), BURST_CONCURRENCY);
+    await runPaced(broker, schedule(phase(fourPools, 0, perNodeWarm), warmTotal), PACED_RATE_PER_S);
+    const pacedFour = await runPaced(broker, schedule(phase(fourPools, perNodeWarm, perNodePaced), pacedTotal), PACED_RATE_PER_S);
+    const burstFour = await runBurst(broker, phase(fourPools, perNodeWarm + perNodePaced, BURST_BEATS / NODES), BURST_CONCURRENCY);
+
+    const row = (name: string, mode: string, result: RunResult) => [name, mode, result.beats, round(result.perSecond, 0), round(result.p50), round(result.p99), result.errors];
+    return [
+      {
+        title: "Heartbeat ingest",
+        setup: `broker in one workerd (Miniflare API, the Worker's own socket), ${NODES} enrolled nodes, signed 1 KiB beats, ${WARM_UP_SECONDS} s untimed warm-up before each paced run, client on the same 2-core machine, loopback`,
+        columns: ["pools", "load", "beats", "beats/s", "p50 ms", "p99 ms", "errors"],
+        rows: [
+          row("1", `paced ${PACED_RATE_PER_S}/s`, pacedOne),
+          row("1", `closed loop ×${BURST_CONCURRENCY}`, burstOne),
+          row("4", `paced ${PACED_RATE_PER_S}/s`, pacedFour),
+          row("4", `closed loop ×${BURST_CONCURRENCY}`, burstFour),
+        ],
+        checks: [
+          { name: "≥ 500 heartbeats/s into one pool", pass: burstOne.perSecond >= 500 && pacedOne.perSecond >= 0.95 * PACED_RATE_PER_S, detail: `${round(burstOne.perSecond, 0)}/s closed loop; paced run kept ${round(pacedOne.perSecond, 0)}/s` },
+          { name: "p99 ≤ 50 ms at 500/s into one pool", pass: pacedOne.p99 <= 50, detail: `p99 ${round(pacedOne.p99)} ms` },
+          { name: "zero errors", pass: pacedOne.errors + burstOne.errors + pacedFour.errors + burstFour.errors === 0, detail: `${pacedOne.errors + burstOne.errors + pacedFour.errors + burstFour.errors} errors` },
+        ],
+      },
+    ];
+  } finally {
+    await broker.stop();
+  }
+}
