@@ -17,7 +17,9 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "balance-sim": runBalanceSim,
   "chain-eval": async () => (await import("./balancing/chain-eval.ts")).runChainEvalBench(),
   select: async () => (await import("./balancing/select.ts")).runSelectBench(),
+  "select-dry-run": async () => (await import("./balancing/select-dry-run.ts")).runDryRunBench(),
   relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
+  gateway: async () => (await import("./gateway/gateway.ts")).runGatewayBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));

@@ -32,14 +32,15 @@ function quoted(value: string): string {
 
 /**
  * Checks a login and password and returns the user's row. In order: refuses with 429
- * `RATE_LIMITED` (and `Retry-After`) while the login or the address is throttled, without
- * checking the password; runs exactly one PBKDF2 check (a dummy one for unknown logins);
- * counts a failure or clears the login's counter.
+ * `RATE_LIMITED` (and `Retry-After`) while the login is throttled from this address (see
+ * login-guard.ts), without checking the password; runs exactly one PBKDF2 check (a dummy one for
+ * unknown logins); counts a failure, or records the success.
  */
 async function checkPassword(env: Env, login: string, password: string, clientIp: string | undefined, nowMs: number): Promise<UserRow> {
   const validLogin = loginSchema.safeParse(login).success ? login : null;
   const keys = guardKeys(validLogin, clientIp);
-  const verdict = await checkLoginGuard(env.DB, keys, nowMs);
+  const reading = await checkLoginGuard(env.DB, keys, nowMs);
+  const verdict = reading.verdict;
   if (verdict.limited) {
     log.warn(`sign-in refused for ${quoted(login)}: ${verdict.key} is throttled for ${verdict.retryAfterSeconds}s`);
     throw new BrokerError("RATE_LIMITED", "too many failed sign-ins; try again later", {
@@ -54,7 +55,7 @@ async function checkPassword(env: Env, login: string, password: string, clientIp
     log.warn(`sign-in refused for ${quoted(login)}: ${reason}`);
     throw unauthorized();
   }
-  await recordSuccessfulSignIn(env.DB, keys);
+  await recordSuccessfulSignIn(env.DB, keys, reading, nowMs);
   return user;
 }
 
@@ -62,7 +63,8 @@ async function checkPassword(env: Env, login: string, password: string, clientIp
  * Authenticates a broker-managed user by password, for the native sign-in route and the X2Go
  * broker protocol. Throws the generic 401 `UNAUTHORIZED` on any failure (unknown login, wrong
  * password, disabled user) and 429 `RATE_LIMITED` with `Retry-After` while throttled.
- * `clientIp` is the caller's address (`CF-Connecting-IP`); without it only the login is throttled.
+ * `clientIp` is the caller's address (`CF-Connecting-IP`); requests without one count as coming
+ * from one unknown address.
  */
 export async function authenticatePassword(env: Env, login: string, password: string, clientIp: string | undefined, nowMs = Date.now()): Promise<Identity> {
   return identityOfUser(await checkPassword(env, login, password, clientIp, nowMs));

@@ -6,8 +6,10 @@
  *
  * Pure apart from the injected `runScript`, which executes admin JavaScript in the caller's
  * sandbox; built-ins are synchronous. Never throws for a step's failure: every outcome is a
- * `ChainResult` whose `trace` records one entry per step run.
+ * `ChainResult` whose `trace` records one entry per step run. Every message in it is clipped
+ * (`clipMessage`), since scripts control what they throw and return.
  */
+import { clipMessage } from "../core/clip.ts";
 import { candidateServers } from "./candidates.ts";
 import type { Policy, StepSpec } from "./policy.ts";
 import { BUILTINS } from "./registry.ts";
@@ -34,23 +36,34 @@ export type ChainResult =
   | { ok: true; serverId: string; reason: string; trace: TraceEntry[]; resumeSessionId?: string }
   | { ok: false; code: ChainErrorCode; message: string; trace: TraceEntry[] };
 
+/** Limits the chain sets on one script call. */
+export interface ScriptCallLimits {
+  /** Wall-clock ms this call may take; the runner applies the smaller of this and its own timeout. */
+  timeoutMs?: number;
+}
+
 /**
- * Runs one script step in the sandbox (`./sandbox.ts` `createScriptRunner` fits): resolves with
- * whatever the script returned, unvalidated. A rejection is the script refusing the request
- * (POLICY_REJECTED, an Error's message shown to the user), unless the error's `kind` is
+ * Runs one script step in the sandbox (`src/sandbox/script-runner.ts` `createScriptRunner` fits):
+ * resolves with whatever the script returned, unvalidated. A rejection is the script refusing the
+ * request (POLICY_REJECTED, an Error's message shown to the user), unless the error's `kind` is
  * "syntax", "timeout" or "failed" (the sandbox's `ScriptError`): then the script is broken, which
  * is the policy's fault, not the user's (POLICY_INVALID_RESULT).
  */
-export type ScriptRunner = (source: string, input: StepInput) => Promise<unknown>;
+export type ScriptRunner = (source: string, input: StepInput, limits?: ScriptCallLimits) => Promise<unknown>;
 
 export interface ChainContext extends StepContext {
   /** A monotonic millisecond clock (e.g. `performance.now`) to time steps; omit for no timing. */
   clock?: () => number;
+  /**
+   * Wall-clock ms all script steps of this run may take together (needs `clock`; omit for no
+   * budget). Each call gets what is left as its timeout; a script step that finds none left, or
+   * that is stopped when it runs out, fails the run with POLICY_INVALID_RESULT.
+   */
+  scriptBudgetMs?: number;
 }
 
 export const NO_SERVER_MESSAGE = "no server available";
 const GENERIC_REJECTION = "the balancing policy refused the request";
-const MAX_MESSAGE_LENGTH = 500;
 
 /**
  * Chooses a server for `input.action`. `input.servers` may be the pool's full list: down servers,
@@ -69,6 +82,7 @@ export async function runChain(
   );
   const trace: TraceEntry[] = [];
   if (servers.length === 0) return { ok: false, code: "NO_SERVER_AVAILABLE", message: NO_SERVER_MESSAGE, trace };
+  const scripts = budgetedRunner(ctx, runScript);
 
   for (const [index, spec] of policy.steps.entries()) {
     const name = stepName(spec, index);
@@ -79,7 +93,7 @@ export async function runChain(
 
     let verdict: Verdict;
     try {
-      verdict = await runStep(spec, { ...input, servers }, ctx, label, runScript);
+      verdict = await runStep(spec, { ...input, servers }, ctx, label, scripts);
     } catch (error) {
       const message = rejectionMessage(error);
       trace.push(timed({ step: name, outcome: "threw", message }));
@@ -87,9 +101,11 @@ export async function runChain(
     }
 
     switch (verdict.kind) {
-      case "invalid":
-        trace.push(timed({ step: name, outcome: "invalid", message: verdict.message }));
-        return { ok: false, code: "POLICY_INVALID_RESULT", message: verdict.message, trace };
+      case "invalid": {
+        const message = clipMessage(verdict.message);
+        trace.push(timed({ step: name, outcome: "invalid", message }));
+        return { ok: false, code: "POLICY_INVALID_RESULT", message, trace };
+      }
       case "passed":
         trace.push(timed({ step: name, outcome: "passed" }));
         break;
@@ -113,12 +129,44 @@ export async function runChain(
   return { ok: false, code: "NO_SERVER_AVAILABLE", message: NO_SERVER_MESSAGE, trace };
 }
 
+/** The run's script runner with its budget applied: each call gets the time that is left. */
+interface BudgetedRunner {
+  /** Ms left for scripts; Infinity without a budget. */
+  leftMs(): number;
+  budgetMs: number | undefined;
+  run: ScriptRunner;
+}
+
+function budgetedRunner(ctx: ChainContext, runScript: ScriptRunner | undefined): BudgetedRunner | undefined {
+  if (runScript === undefined) return undefined;
+  const { clock, scriptBudgetMs } = ctx;
+  if (clock === undefined || scriptBudgetMs === undefined) return { leftMs: () => Number.POSITIVE_INFINITY, budgetMs: undefined, run: runScript };
+  let spentMs = 0;
+  return {
+    leftMs: () => scriptBudgetMs - spentMs,
+    budgetMs: scriptBudgetMs,
+    run: async (source, input) => {
+      const timeoutMs = scriptBudgetMs - spentMs;
+      const startedAt = clock();
+      try {
+        return await runScript(source, input, { timeoutMs });
+      } catch (error) {
+        // Timers may fire a fraction early on a coarse clock: a timeout at what was left spends it all.
+        if (isBrokenScript(error) && error.kind === "timeout" && clock() - startedAt >= timeoutMs - 1) spentMs = scriptBudgetMs;
+        throw error;
+      } finally {
+        spentMs += clock() - startedAt;
+      }
+    },
+  };
+}
+
 async function runStep(
   spec: StepSpec,
   input: StepInput,
   ctx: StepContext,
   label: string,
-  runScript: ScriptRunner | undefined,
+  scripts: BudgetedRunner | undefined,
 ): Promise<Verdict> {
   if ("use" in spec) {
     const built = BUILTINS[spec.use].build(spec.params);
@@ -128,20 +176,23 @@ async function runStep(
     }
     return readBuiltinResult(built.value(input, ctx), input.servers, label);
   }
-  if (runScript === undefined) return { kind: "invalid", message: `${label} is a script, but no script runner is configured` };
+  if (scripts === undefined) return { kind: "invalid", message: `${label} is a script, but no script runner is configured` };
+  const budget = `the selection's time budget for scripts (${scripts.budgetMs} ms, all script steps together)`;
+  if (scripts.leftMs() <= 0) return { kind: "invalid", message: `${label} was not run: ${budget} is spent` };
   let result: unknown;
   try {
-    result = await runScript(spec.script, input);
+    result = await scripts.run(spec.script, input);
   } catch (error) {
     if (!isBrokenScript(error)) throw error;
-    return { kind: "invalid", message: `${label} failed: ${clip(error.message)}` };
+    if (error.kind === "timeout" && scripts.leftMs() <= 0) return { kind: "invalid", message: `${label} was stopped: ${budget} ran out` };
+    return { kind: "invalid", message: `${label} failed: ${error.message}` };
   }
   return readScriptResult(result, input.servers, label);
 }
 
 const BROKEN_SCRIPT_KINDS: ReadonlySet<unknown> = new Set(["syntax", "timeout", "failed"]);
 
-function isBrokenScript(error: unknown): error is Error {
+function isBrokenScript(error: unknown): error is Error & { kind: "syntax" | "timeout" | "failed" } {
   return error instanceof Error && BROKEN_SCRIPT_KINDS.has((error as Error & { kind?: unknown }).kind);
 }
 
@@ -157,9 +208,5 @@ function readAvoid(data: Record<string, unknown> | undefined): Set<string> {
 
 function rejectionMessage(error: unknown): string {
   const message = error instanceof Error ? error.message.trim() : "";
-  return message === "" ? GENERIC_REJECTION : clip(message);
-}
-
-function clip(message: string): string {
-  return message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}…` : message;
+  return message === "" ? GENERIC_REJECTION : clipMessage(message);
 }

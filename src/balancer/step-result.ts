@@ -7,6 +7,7 @@
  * - built-ins may also answer `{ serverId, reason }`; admin scripts may not, and any other value
  *   from a script is junk.
  */
+import { clipMessage } from "../core/clip.ts";
 import type { StepResult } from "./step.ts";
 import type { ServerView } from "./types.ts";
 
@@ -42,7 +43,7 @@ export function readScriptResult(result: unknown, servers: readonly ServerView[]
 
 function checkChoice(serverId: string, reason: string | undefined, servers: readonly ServerView[], label: string): Verdict {
   if (!servers.some((server) => server.serverId === serverId)) {
-    return { kind: "invalid", message: `${label} chose ${JSON.stringify(serverId)}, which is not in its input list` };
+    return { kind: "invalid", message: `${label} chose ${quote(serverId)}, which is not in its input list` };
   }
   return reason === undefined ? { kind: "chose", serverId } : { kind: "chose", serverId, reason };
 }
@@ -52,7 +53,7 @@ function checkSubset(ids: readonly string[], servers: readonly ServerView[], lab
   const byId = new Map(servers.map((server) => [server.serverId, server]));
   const unknown = ids.filter((id) => !byId.has(id));
   if (unknown.length > 0) {
-    const shown = [...new Set(unknown)].slice(0, 5).map((id) => JSON.stringify(id)).join(", ");
+    const shown = [...new Set(unknown)].slice(0, 5).map(quote).join(", ");
     return { kind: "invalid", message: `${label} returned servers that are not in its input list: ${shown}` };
   }
   const kept = [...new Set(ids)].map((id) => byId.get(id) as ServerView);
@@ -67,7 +68,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const PREVIEW_LENGTH = 80;
+/** Bytes of a script's answer quoted in a message: enough to recognise it. */
+const PREVIEW_BYTES = 80;
+
+/** A serverId the script made up, quoted for a message: clipped first, since it may be megabytes. */
+function quote(serverId: string): string {
+  return JSON.stringify(clipMessage(serverId, PREVIEW_BYTES));
+}
 
 function preview(value: unknown): string {
   if (typeof value === "function") return "a function";
@@ -77,5 +84,5 @@ function preview(value: unknown): string {
   } catch {
     text = Object.prototype.toString.call(value);
   }
-  return text.length > PREVIEW_LENGTH ? `${text.slice(0, PREVIEW_LENGTH)}…` : text;
+  return clipMessage(text, PREVIEW_BYTES);
 }

@@ -100,7 +100,12 @@ const users: RouteSpec[] = [
   },
   {
     method: "post", path: "/v1/sessions", operationId: "startSession", summary: "Start a session with a profile", tag: "sessions", auth: "user", body: startSessionBodySchema,
-    response: { status: 201, description: "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt }, redirect?: { host, port } }`." },
+    response: {
+      status: 201,
+      description:
+        "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt, protocol, connectUrl }, redirect?: { host, port } }`. " +
+        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`).",
+    },
     errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
   },
   {
@@ -115,7 +120,10 @@ const users: RouteSpec[] = [
   },
   {
     method: "get", path: "/v1/relay/{serverId}", operationId: "relay", summary: "WebSocket to a node's desktop", tag: "relay", auth: "relayTicket",
-    description: "A WebSocket upgrade passed through to the node. The ticket comes as `?ticket=` or as the subprotocol `broker-ticket.<ticket>`.",
+    description:
+      "A WebSocket upgrade passed through to the node. The ticket comes as `?ticket=` or as the subprotocol `broker-ticket.<ticket>` (never passed to the node); " +
+      "the 101 selects the node's choice among the other offered subprotocols, or the ticket's entry when the node chose none. " +
+      "A new session whose node cannot be reached is placed once more as the start placed it (same profile ACL, policy and hosts).",
     params: relayParamSchema, response: { status: 101, description: "Switching protocols: the node's WebSocket.", mediaType: null },
     errors: ["FORBIDDEN", "NOT_FOUND", "UPGRADE_REQUIRED", "ORIGIN_UNREACHABLE"],
   },

@@ -12,6 +12,15 @@ import type { Decision } from "./placement-store.ts";
 import { err, ok } from "../core/result.ts";
 import type { SelectOutcome, SelectRequest } from "./select-request.ts";
 
+/**
+ * Wall time all script steps of one selection may take together. A pool's live selections run one
+ * at a time, so this also caps how long one selection holds up the users queued behind it. It
+ * equals the sandbox's default per-call timeout: a policy with one script keeps what it had, and
+ * a chain of several shares it instead of taking up to 16 × 1 s. Scripts on a warm isolate answer
+ * in milliseconds; a policy that needs more is broken, and a user at sign-in should not wait on it.
+ */
+export const SELECTION_SCRIPT_BUDGET_MS = 1000;
+
 export interface SelectionContext {
   /** Every server of the pool, pending placements counted. */
   servers: ServerView[];
@@ -19,6 +28,8 @@ export interface SelectionContext {
   reservations: readonly Reservation[];
   roundRobinCounter: number;
   nowMs: number;
+  /** Monotonic ms (`performance.now`): times the steps and spends the script budget. */
+  clock: () => number;
   random: Random;
   newReservationId: () => string;
   runScript: ScriptRunner;
@@ -52,7 +63,7 @@ export async function decidePlacement(
       servers,
       data: { ...request.data, roundRobinCounter: ctx.roundRobinCounter },
     },
-    { nowMs: ctx.nowMs, random: ctx.random },
+    { nowMs: ctx.nowMs, random: ctx.random, clock: ctx.clock, scriptBudgetMs: SELECTION_SCRIPT_BUDGET_MS },
     ctx.runScript,
   );
   const result = withinUserLimit(chain, request, heldBy(login, approved, ctx.reservations));

@@ -51,7 +51,7 @@ export class PoolObject extends DurableObject<Env> {
   private readonly nonces: NonceStore;
   private readonly policy: PolicyLoader;
   private readonly runScript: ScriptRunner;
-  /** Selections run one at a time (script steps await), so each sees the last one's reservation. */
+  /** Live selections run one at a time (script steps await), so each sees the last one's reservation. */
   private selecting: Promise<unknown> = Promise.resolve();
   private alarmAt: number | null = null;
 
@@ -152,9 +152,11 @@ export class PoolObject extends DurableObject<Env> {
   /**
    * Runs the pool's balancing chain (or `request.policy`) over the live, approved servers. A
    * real `session/start` that is not a resume reserves the chosen server; every real decision is
-   * logged with its trace. Selections are serialized.
+   * logged with its trace. Live selections are serialized. Dry runs change nothing, so they run
+   * beside the queue: an admin's slow script never holds up a user's placement.
    */
   async select(request: SelectRequest): Promise<SelectOutcome> {
+    if (request.dryRun) return this.selectNow(request);
     const run = this.selecting.then(() => this.selectNow(request));
     this.selecting = run.catch(() => undefined);
     return run;
@@ -183,9 +185,14 @@ export class PoolObject extends DurableObject<Env> {
     return { spent: true, target: this.relayTarget(serverId) };
   }
 
-  /** The relay could not reach this node: count it down until its next good heartbeat. */
-  async markSuspect(serverId: string): Promise<void> {
+  /**
+   * The relay could not reach this node for the new session `reservationId`: count the node down
+   * until its next good heartbeat, and drop that reservation (the session never started, so it
+   * must not count against the node's load or the user's limit).
+   */
+  async markSuspect(serverId: string, reservationId: string): Promise<void> {
     this.nodes.markDown([serverId]);
+    this.placement.deleteReservations([reservationId]);
   }
 
   /** Where a server is, for the relay's fallback after a re-selection. */
@@ -216,6 +223,7 @@ export class PoolObject extends DurableObject<Env> {
       reservations: this.placement.liveReservations(nowMs),
       roundRobinCounter: this.meta.roundRobinCounter,
       nowMs,
+      clock: () => performance.now(),
       random: Math.random,
       newReservationId: () => randomId("rsv"),
       runScript: this.runScript,

@@ -6,13 +6,11 @@
  */
 import { signNodeAssertion } from "../tokens/node-assertion.ts";
 import { signingKey } from "../tokens/broker-token.ts";
-import type { RelayTicketClaims } from "../tokens/relay-ticket.ts";
-import { findProfileRow } from "../db/profile-queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
-import { unwrapPool } from "../pool/pool-failure.ts";
 import { poolStub } from "../pool/pool-gateway.ts";
-import { profileFromRow } from "../profiles/profiles.ts";
+import type { RelayTarget } from "../pool/projections.ts";
+import { placeAgain } from "./fallback.ts";
 import { redeemTicket } from "./tickets.ts";
 import { log } from "../core/log.ts";
 
@@ -26,20 +24,31 @@ export interface RelayRequest {
   serverId: string;
   ticketParam: string | undefined;
   headers: Headers;
+  /** The connecting client's address: client-address rules of a fallback placement apply to it. */
+  clientIp: string | undefined;
 }
 
-/** The ticket and the subprotocols to pass on (the ticket's own entry removed). */
-export function readTicket(ticketParam: string | undefined, protocolHeader: string | null): { ticket: string | null; protocols: string[] } {
+export interface TicketOffer {
+  ticket: string | null;
+  /** The subprotocols to pass on to the node: the offered ones but the ticket's entry. */
+  protocols: string[];
+  /** The ticket's entry as the client offered it, if it did (the 101 may have to select it). */
+  ticketProtocol: string | null;
+}
+
+/** The ticket (the query's first, else the subprotocol's) and the subprotocols to pass on. */
+export function readTicket(ticketParam: string | undefined, protocolHeader: string | null): TicketOffer {
   const offered = (protocolHeader ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry.length > 0);
-  const fromProtocol = offered.find((entry) => entry.startsWith(TICKET_PROTOCOL_PREFIX))?.slice(TICKET_PROTOCOL_PREFIX.length);
+  const ticketProtocol = offered.find((entry) => entry.startsWith(TICKET_PROTOCOL_PREFIX)) ?? null;
   return {
-    ticket: ticketParam && ticketParam.length > 0 ? ticketParam : (fromProtocol ?? null),
+    ticket: ticketParam && ticketParam.length > 0 ? ticketParam : (ticketProtocol?.slice(TICKET_PROTOCOL_PREFIX.length) ?? null),
     protocols: offered.filter((entry) => !entry.startsWith(TICKET_PROTOCOL_PREFIX)),
+    ticketProtocol,
   };
 }
 
 /** Sent only to origins that pass the pool's origin rules (the caller checks `originAllowed`). */
-async function originHeaders(env: Env, claims: RelayTicketClaims, target: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
+async function originHeaders(env: Env, user: { sub: string; sid: string }, node: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
   const headers = new Headers({ Upgrade: "websocket", Connection: "Upgrade" });
   for (const name of PASSED_HEADERS) {
     const value = client.get(name);
@@ -50,11 +59,11 @@ async function originHeaders(env: Env, claims: RelayTicketClaims, target: { serv
     headers.set("CF-Access-Client-Id", env.ACCESS_CLIENT_ID);
     headers.set("CF-Access-Client-Secret", env.ACCESS_CLIENT_SECRET);
   }
-  headers.set("X-Broker-User", claims.sub);
-  headers.set("X-Broker-Session", claims.sid);
-  headers.set("X-Broker-Server", target.serverId);
+  headers.set("X-Broker-User", user.sub);
+  headers.set("X-Broker-Session", user.sid);
+  headers.set("X-Broker-Server", node.serverId);
   const key = signingKey(env.SIGNING_KEY);
-  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { ...target, login: claims.sub, sessionId: claims.sid }, Date.now()));
+  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { ...node, login: user.sub, sessionId: user.sid }, Date.now()));
   return headers;
 }
 
@@ -72,44 +81,47 @@ async function connectOrigin(originUrl: string, headers: Headers): Promise<Respo
 }
 
 /**
+ * The 101 for the client. A client that offered subprotocols fails a 101 selecting none (browsers,
+ * `ws`), and the ticket's entry never reaches the node; so when the node selects none and the
+ * client offered the ticket's entry, the 101 selects that entry. Only then is a Response built
+ * around the node's WebSocket (the runtime still pipes it: see the relay bench); otherwise the
+ * node's answer is returned as it is.
+ */
+export function answerUpgrade(origin: Response, ticketProtocol: string | null): Response {
+  if (!ticketProtocol || origin.headers.has("Sec-WebSocket-Protocol")) return origin;
+  const headers = new Headers(origin.headers);
+  headers.set("Sec-WebSocket-Protocol", ticketProtocol);
+  return new Response(null, { status: 101, statusText: origin.statusText, headers, webSocket: origin.webSocket });
+}
+
+/**
  * Opens the relay for a WebSocket upgrade. A bad, expired or spent ticket is refused (401/403)
  * before anything reaches a node. If the node is down or its origin unreachable, a new session
- * is placed once more on another server (FastX's relay fallback); otherwise 502.
+ * is placed once more on another server as the start placed it (./fallback.ts); otherwise 502.
  */
 export async function openRelay(env: Env, request: RelayRequest, nowMs: number): Promise<Response> {
-  const { ticket, protocols } = readTicket(request.ticketParam, request.headers.get("Sec-WebSocket-Protocol"));
-  if (!ticket) throw unauthorized();
-  const { claims, target: found } = await redeemTicket(env, ticket, request.serverId, nowMs);
-  if (!found) throw new BrokerError("NOT_FOUND", `no server ${request.serverId}`);
-  const target = found;
-  const stub = poolStub(env, claims.pool);
-  if (!target.originAllowed) log.warn(`relay to ${request.serverId} refused: its origin is outside pool ${claims.pool}'s origin rules`);
-  if (target.status !== "down" && target.originAllowed) {
-    const response = await connectOrigin(target.originUrl, await originHeaders(env, claims, { serverId: request.serverId, assertionSalt: target.assertionSalt }, request.headers, protocols));
+  const offer = readTicket(request.ticketParam, request.headers.get("Sec-WebSocket-Protocol"));
+  if (!offer.ticket) throw unauthorized();
+  const { claims, target } = await redeemTicket(env, offer.ticket, request.serverId, nowMs);
+  if (!target) throw new BrokerError("NOT_FOUND", `no server ${request.serverId}`);
+  const connect = async (serverId: string, where: RelayTarget, sessionId: string) => {
+    if (!where.originAllowed) {
+      log.warn(`relay to ${serverId} refused: its origin is outside pool ${claims.pool}'s origin rules`);
+      return null;
+    }
+    const node = { serverId, assertionSalt: where.assertionSalt };
+    const response = await connectOrigin(where.originUrl, await originHeaders(env, { sub: claims.sub, sid: sessionId }, node, request.headers, offer.protocols));
+    return response && answerUpgrade(response, offer.ticketProtocol);
+  };
+  if (target.status !== "down") {
+    const response = await connect(request.serverId, target, claims.sid);
     if (response) return response;
   }
   const isNewSession = claims.sid.startsWith("rsv_");
   if (!isNewSession) throw new BrokerError("ORIGIN_UNREACHABLE", "the desktop server holding this session cannot be reached");
-  await stub.markSuspect(request.serverId);
-  const fallback = await stub.select({
-    action: "session/start",
-    user: { login: claims.sub, groups: [], isAdmin: false, isManager: false },
-    local: {},
-    data: { avoid: [request.serverId] },
-    ...(claims.prf ? { hostnames: await profileHostnames(env, claims.prf) } : {}),
-  });
-  if (!fallback.ok) throw new BrokerError("ORIGIN_UNREACHABLE", "the desktop server cannot be reached and no other server is available");
-  const placed = fallback.value;
-  const retry = unwrapPool(await stub.reachServer(placed.serverId), placed.serverId);
-  const retried = retry.originAllowed
-    ? await connectOrigin(retry.originUrl, await originHeaders(env, { ...claims, sid: placed.reservationId ?? claims.sid }, { serverId: placed.serverId, assertionSalt: retry.assertionSalt }, request.headers, protocols))
-    : null;
+  await poolStub(env, claims.pool).markSuspect(request.serverId, claims.sid);
+  const again = await placeAgain(env, claims, request.serverId, request.clientIp);
+  const retried = await connect(again.serverId, again.target, again.sessionId);
   if (retried) return retried;
   throw new BrokerError("ORIGIN_UNREACHABLE", "no desktop server could be reached");
-}
-
-/** The enrolled hostnames a profile is limited to (empty: the whole pool, or a deleted profile). */
-async function profileHostnames(env: Env, profileId: string): Promise<string[]> {
-  const row = await findProfileRow(env.DB, profileId);
-  return row ? profileFromRow(row).hosts.map((host) => host.name) : [];
 }

@@ -13,5 +13,6 @@ export const relayRoutes = new Hono<AppEnv>().get("/:serverId", validate("param"
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new BrokerError("UPGRADE_REQUIRED", "this endpoint takes a WebSocket upgrade", { headers: { Upgrade: "websocket" } });
   }
-  return openRelay(c.env, { serverId: c.req.valid("param").serverId, ticketParam: c.req.query("ticket"), headers: c.req.raw.headers }, Date.now());
+  const request = { serverId: c.req.valid("param").serverId, ticketParam: c.req.query("ticket"), headers: c.req.raw.headers, clientIp: c.get("clientIp") };
+  return openRelay(c.env, request, Date.now());
 });

@@ -4,25 +4,30 @@
  * network (`globalOutbound: null`), no bindings and a CPU limit.
  *
  * Contract of the runner returned by `createScriptRunner(loader, options)`:
- * - `runScript(source, input)` resolves to whatever the script returned (possibly a promise's
- *   value), unvalidated: the chain runner checks it is a serverId, server objects or falsy.
+ * - `runScript(source, input, limits?)` resolves to whatever the script returned (possibly a
+ *   promise's value), unvalidated: the chain runner checks it is a serverId, server objects or
+ *   falsy. `limits.timeoutMs` shortens this call's wall-clock limit (the chain passes what is left
+ *   of its selection's budget); the runner's own `timeoutMs` is never exceeded.
  * - `input` crosses as JSON data (round-tripped through JSON, so functions or stubs never reach
  *   the script and the script never sees the caller's objects).
  * - Every failure is a `ScriptError` whose `kind` says what happened:
  *   - "syntax": refused by `validateScriptSource` (not a single function expression, syntax
  *     error, over 64 KiB, mentions `__tick`, uses `import`) or the isolate failed to start;
- *   - "timeout": wall clock (`timeoutMs`, default 1000) elapsed, the iteration budget ran out
- *     (`iterationBudget` loop iterations plus function calls, default 5,000,000, reset per call;
- *     this is the guard that works locally, where workerd does not enforce `cpuMs`), the CPU
- *     limit was hit (`cpuMs`, default 50, enforced in production), or the runtime saw the script
- *     await something that can never settle;
+ *   - "timeout": wall clock (`timeoutMs`, default 1000, or the call's shorter limit) elapsed,
+ *     the iteration budget ran out (`iterationBudget` loop iterations plus function calls,
+ *     default 5,000,000, reset per call; this is the guard that works locally, where workerd
+ *     does not enforce `cpuMs`), the CPU limit was hit (`cpuMs`, default 50, enforced in
+ *     production), or the runtime saw the script await something that can never settle;
  *   - "threw": the script threw; `message` is the script's own message, without a stack;
  *   - "failed": anything else (input not JSON, result not cloneable, loader unavailable).
+ *   Every message is clipped (`clipMessage`): the script controls what it throws.
  * - Isolates are cached by the loader under `policy:<sha256 of module code and limits>`, so the
  *   same source (with the same options) reuses a warm isolate and different sources never collide.
  * A timed-out call is abandoned, not stopped: a CPU-bound script is stopped by the budget (or the
  * CPU limit), but a script looping over timers keeps its isolate busy in the background.
  */
+import type { ScriptCallLimits } from "../balancer/chain.ts";
+import { clipMessage } from "../core/clip.ts";
 import { sha256Hex } from "../core/crypto.ts";
 import { COMPATIBILITY_DATE } from "../core/runtime.ts";
 import { type InstrumentResult, instrumentScript, ITERATION_BUDGET_MESSAGE, TICK } from "./loop-guard.ts";
@@ -38,7 +43,7 @@ export class ScriptError extends Error {
   override name = "ScriptError";
   readonly kind: ScriptErrorKind;
   constructor(kind: ScriptErrorKind, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(clipMessage(message), options);
     this.kind = kind;
   }
 }
@@ -49,12 +54,12 @@ export interface ScriptRunnerOptions {
   iterationBudget?: number;
 }
 
-export type ScriptRunner = (source: string, input: unknown) => Promise<unknown>;
+export type ScriptRunner = (source: string, input: unknown, limits?: ScriptCallLimits) => Promise<unknown>;
 
 /** The save-time check (pure): size, FastX form, syntax, reserved names. */
 export function validateScriptSource(source: string): { ok: true } | { ok: false; message: string; line?: number; column?: number } {
   const result = instrumentChecked(source);
-  return result.ok ? { ok: true } : result;
+  return result.ok ? { ok: true } : { ...result, message: clipMessage(result.message) };
 }
 
 function instrumentChecked(source: string): InstrumentResult {
@@ -92,7 +97,7 @@ export function createScriptRunner(loader: WorkerLoader, options: ScriptRunnerOp
     return { id: `policy:${await sha256Hex(JSON.stringify(code))}`, code };
   }
 
-  return async function runScript(source: string, input: unknown): Promise<unknown> {
+  return async function runScript(source: string, input: unknown, limits: ScriptCallLimits = {}): Promise<unknown> {
     let entry = prepared.get(source);
     if (entry === undefined) {
       entry = prepare(source);
@@ -108,9 +113,11 @@ export function createScriptRunner(loader: WorkerLoader, options: ScriptRunnerOp
       throw new ScriptError("failed", `the script input is not JSON data: ${messageOf(error)}`, { cause: error });
     }
 
+    const callTimeoutMs = Math.max(0, Math.min(timeoutMs, limits.timeoutMs ?? timeoutMs));
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ScriptError("timeout", `script did not finish within ${timeoutMs} ms`)), timeoutMs);
+      const message = `script did not finish within ${Math.ceil(callTimeoutMs)} ms`;
+      timer = setTimeout(() => reject(new ScriptError("timeout", message)), callTimeoutMs);
     });
     try {
       const entrypoint = loader.get(id, () => code).getEntrypoint() as unknown as PolicyEntrypoint;
@@ -182,7 +189,7 @@ function messageOf(error: unknown): string {
   } catch {
     text = String(error);
   }
-  return `script threw a non-Error value: ${text.slice(0, 200)}`;
+  return `script threw a non-Error value: ${clipMessage(text, 200)}`;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -11,11 +11,29 @@ import { poolStub } from "../pool/pool-gateway.ts";
 import type { PoolSession } from "../pool/select-request.ts";
 import { requireProfileAccess } from "../profiles/profiles.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
+import { TICKET_PROTOCOL_PREFIX } from "../relay/relay.ts";
 import { issueTicket } from "../relay/tickets.ts";
+import type { RelayTicketSubject } from "../tokens/relay-ticket.ts";
 import { placeSession } from "./placement.ts";
 
 /** Port of a redirect target when neither the profile nor the node names one (X2Go's SSH). */
 export const DEFAULT_REDIRECT_PORT = 22;
+
+/**
+ * How to open the relay: `url` with the single-use `ticket` presented either as the WebSocket
+ * subprotocol `protocol` (browsers: `new WebSocket(url, [protocol])`, with others such as
+ * `binary` after it if wanted) or in the query, as the ready `connectUrl`.
+ */
+export interface RelayConnection {
+  url: string;
+  ticket: string;
+  /** Epoch ms; the ticket opens one relay before then. */
+  expiresAt: number;
+  /** `broker-ticket.<ticket>`. */
+  protocol: string;
+  /** `<url>?ticket=<ticket>`. */
+  connectUrl: string;
+}
 
 export interface ConnectionAnswer {
   serverId: string;
@@ -26,7 +44,7 @@ export interface ConnectionAnswer {
   /** The session to connect to: an existing one (resume), or the reservation of a new one. */
   sessionId: string;
   resumed: boolean;
-  relay?: { url: string; ticket: string; expiresAt: number };
+  relay?: RelayConnection;
   redirect?: { host: string; port: number };
 }
 
@@ -47,7 +65,10 @@ export async function startSession(env: Env, identity: Identity, profileId: stri
   const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
   const decision = await placeSession(env, identity, profile, context.clientIp, data);
   const sessionId = decision.resumeSessionId ?? decision.reservationId ?? "";
-  return connectionAnswer(env, identity, profile, { ...decision, sessionId, resumed: decision.resumeSessionId !== undefined }, context);
+  const resumed = decision.resumeSessionId !== undefined;
+  // A new session's ticket carries what this placement used, for the relay's fallback (src/relay/fallback.ts).
+  const placement = resumed ? undefined : { identity, data };
+  return connectionAnswer(env, identity, profile, { ...decision, sessionId, resumed }, context, placement);
 }
 
 /**
@@ -75,6 +96,7 @@ async function connectionAnswer(
   profile: Profile,
   target: { serverId: string; hostname: string; clientAddress: string | null; sessionId: string; resumed: boolean },
   context: ClientContext,
+  placement?: RelayTicketSubject["placement"],
 ): Promise<ConnectionAnswer> {
   const base = {
     serverId: target.serverId,
@@ -88,10 +110,11 @@ async function connectionAnswer(
   if (profile.mode === "redirect") return { ...base, redirect: redirectTarget(profile, target) };
   const { ticket, expiresAt } = await issueTicket(
     env,
-    { login: identity.login, pool: profile.pool, serverId: target.serverId, sessionId: target.sessionId, profileId: profile.id },
+    { login: identity.login, pool: profile.pool, serverId: target.serverId, sessionId: target.sessionId, profileId: profile.id, ...(placement ? { placement } : {}) },
     Date.now(),
   );
-  return { ...base, relay: { url: relayUrl(context.requestUrl, target.serverId), ticket, expiresAt } };
+  const url = relayUrl(context.requestUrl, target.serverId);
+  return { ...base, relay: { url, ticket, expiresAt, protocol: `${TICKET_PROTOCOL_PREFIX}${ticket}`, connectUrl: `${url}?ticket=${encodeURIComponent(ticket)}` } };
 }
 
 /** X2Go's `host=name (address:port)` first, then the node's enrolled client address, then its hostname. */

@@ -32,7 +32,7 @@ async function bind(env: Env, source: UiSource, login: string): Promise<UiPrinci
 /** The admin token, throttled per client address like password guesses (429 with Retry-After). */
 async function checkAdminToken(env: Env, given: string, clientIp: string | undefined, nowMs: number): Promise<void> {
   const keys = guardKeys(null, clientIp);
-  const verdict = await checkLoginGuard(env.DB, keys, nowMs);
+  const { verdict } = await checkLoginGuard(env.DB, keys, nowMs);
   if (verdict.limited) {
     throw new BrokerError("RATE_LIMITED", "too many failed sign-ins; try again later", {
       headers: { "Retry-After": String(verdict.retryAfterSeconds) },

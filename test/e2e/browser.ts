@@ -94,8 +94,8 @@ const MIME: Record<string, string> = {
 export interface NoVncServer {
   /** `http://127.0.0.1:P` */
   url: string;
-  /** The test page connecting to `wsUrl`. */
-  pageUrl(wsUrl: string): string;
+  /** The test page connecting to `wsUrl`, offering `protocols` (default: `binary` alone). */
+  pageUrl(wsUrl: string, protocols?: string[]): string;
   close(): Promise<void>;
 }
 
@@ -134,7 +134,11 @@ export async function serveNoVnc(root = NOVNC_ROOT): Promise<NoVncServer> {
   const url = `http://127.0.0.1:${address.port}`;
   return {
     url,
-    pageUrl: (wsUrl) => `${url}/novnc-page.html?url=${encodeURIComponent(wsUrl)}`,
+    pageUrl: (wsUrl, protocols) => {
+      const query = new URLSearchParams({ url: wsUrl });
+      for (const protocol of protocols ?? []) query.append("protocol", protocol);
+      return `${url}/novnc-page.html?${query}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -174,12 +178,18 @@ export function noVncStatus(page: Page): Promise<NoVncStatus> {
 }
 
 /**
- * Opens the test page on `wsUrl` and waits until noVNC is connected or has given up; returns
- * the page and the status then (the caller asserts on it).
+ * Opens the test page on `wsUrl` (noVNC offering `protocols`, default `binary` alone) and waits
+ * until noVNC is connected or has given up; returns the page and the status then (the caller
+ * asserts on it).
  */
-export async function openNoVnc(browser: Chromium, server: NoVncServer, wsUrl: string, options: { name?: string; timeoutMs?: number } = {}): Promise<{ page: Page; status: NoVncStatus }> {
+export async function openNoVnc(
+  browser: Chromium,
+  server: NoVncServer,
+  wsUrl: string,
+  options: { name?: string; timeoutMs?: number; protocols?: string[] } = {},
+): Promise<{ page: Page; status: NoVncStatus }> {
   const page = await browser.newPage(options.name);
-  await page.goto(server.pageUrl(wsUrl), { waitUntil: "load" });
+  await page.goto(server.pageUrl(wsUrl, options.protocols), { waitUntil: "load" });
   await page.waitForFunction(
     () => {
       const state = (globalThis as unknown as PageGlobals).e2e?.state;

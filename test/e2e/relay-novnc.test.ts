@@ -1,10 +1,12 @@
 /**
  * The relay end to end: the local broker (test/harness), two real agents whose origins are two
  * real desktops (different known pictures), a broker-managed user who signs in and starts a
- * relay session, and Debian's noVNC in headless Chromium connecting through
- * `/v1/relay/<serverId>?ticket=…`: the canvas must show the picture of the desktop the broker
- * placed the session on. Then the refusals, from Node, with the HTTP status of the refused
- * upgrade: no ticket (401), a spent ticket (401), a ticket for another server (403).
+ * relay session, and Debian's noVNC in headless Chromium connecting to `/v1/relay/<serverId>`
+ * with the ticket as its only WebSocket subprotocol (the start answer's `relay.protocol`,
+ * `broker-ticket.<ticket>`), then with `binary` offered after it: the canvas must show the
+ * picture of the desktop the broker placed the session on. Then the refusals, from Node, with
+ * the HTTP status of the refused upgrade: no ticket (401), a spent ticket (401), a ticket for
+ * another server (403).
  * Needs `npm run test:e2e:setup`.
  */
 import { join } from "node:path";
@@ -29,6 +31,12 @@ let browser: Chromium;
 /** Set by the tests in order: later ones reuse what earlier ones obtained. */
 let userToken: string | undefined;
 let first: RelayAnswer | undefined;
+
+/** The start answer's relay object, with the ways to present the ticket it names. */
+type Relay = RelayAnswer["relay"] & { protocol: string; connectUrl: string };
+
+/** The ticket as a subprotocol entry, in the form docs/api.md gives (the answer's `relay.protocol`). */
+const ticketProtocol = (answer: RelayAnswer) => `broker-ticket.${answer.relay.ticket}`;
 
 /** The desktop behind a server id (agent i was enrolled with desktop i's origin). */
 function desktopOf(serverId: string): Desktop {
@@ -71,7 +79,7 @@ describe("noVNC through the broker's relay", () => {
     userToken = token;
   });
 
-  it("the user starts a relay session and noVNC shows the placed server's desktop through the relay", async () => {
+  it("the user starts a relay session and noVNC, offering only the ticket's subprotocol, shows the placed server's desktop", async () => {
     const token = requireState(userToken, "the user's token");
     const answer = await startSession(cluster.broker, token, PROFILE.id);
     expect(answer).toMatchObject({ mode: "relay", serverId: expect.any(String), sessionId: expect.any(String) });
@@ -83,8 +91,8 @@ describe("noVNC through the broker's relay", () => {
 
     const expected = desktopOf(answer.serverId);
     const other = desktops.find((desktop) => desktop !== expected) as Desktop;
-    const wsUrl = withTicket(answer.relay.url, answer.relay.ticket);
-    const { page, status } = await openNoVnc(browser, server, wsUrl, { name: "relay" });
+    const wsUrl = answer.relay.url;
+    const { page, status } = await openNoVnc(browser, server, wsUrl, { name: "relay", protocols: [ticketProtocol(answer)] });
     expect(status.state, JSON.stringify(status)).toBe("connected");
 
     const check = await waitForPicture(page, expected.knownPixels, { tolerance: 2, timeoutMs: 20_000 });
@@ -99,7 +107,24 @@ describe("noVNC through the broker's relay", () => {
     const after = await noVncStatus(page);
     expect(after.state).toBe("connected");
     expect(after.sockets).toHaveLength(1);
-    expect(after.sockets[0]).toMatchObject({ url: wsUrl, opened: true, protocol: "binary" });
+    // The broker's 101 selected the ticket's entry: websockify was offered no subprotocol.
+    expect(after.sockets[0]).toMatchObject({ url: wsUrl, opened: true, protocol: ticketProtocol(answer) });
+    await page.close();
+    // The answer names that entry and a ready URL, so a client need not build them.
+    const relay = answer.relay as Relay;
+    expect({ protocol: relay.protocol, connectUrl: relay.connectUrl }).toEqual({ protocol: ticketProtocol(answer), connectUrl: withTicket(relay.url, relay.ticket) });
+  });
+
+  it("noVNC offering the ticket's subprotocol and binary gets binary, websockify's choice", async () => {
+    const token = requireState(userToken, "the user's token");
+    const answer = await startSession(cluster.broker, token, PROFILE.id);
+    const relay = answer.relay;
+    const expected = desktopOf(answer.serverId);
+    const { page, status } = await openNoVnc(browser, server, relay.url, { name: "relay-binary", protocols: [ticketProtocol(answer), "binary"] });
+    expect(status.state, JSON.stringify(status)).toBe("connected");
+    const check = await waitForPicture(page, expected.knownPixels, { tolerance: 2, timeoutMs: 20_000 });
+    expect(check.mismatches, `canvas differs from ${expected.display}'s picture`).toEqual([]);
+    expect((await noVncStatus(page)).sockets[0]).toMatchObject({ url: relay.url, opened: true, protocol: "binary" });
     await page.close();
   });
 

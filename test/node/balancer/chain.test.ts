@@ -3,6 +3,7 @@ import { type ChainContext, runChain, type ScriptRunner } from "../../../src/bal
 import type { Policy } from "../../../src/balancer/policy.ts";
 import { DEFAULT_POLICY } from "../../../src/balancer/policy.ts";
 import type { StepInput } from "../../../src/balancer/step.ts";
+import { MAX_MESSAGE_BYTES } from "../../../src/core/clip.ts";
 import { context, input, server, servers, session, user } from "./fixtures.ts";
 
 /** A fake sandbox: each script's source is a key into this table of plain functions. */
@@ -131,7 +132,7 @@ describe("runChain: FastX return values", () => {
       },
     });
     const result = await runChain(scriptPolicy("long"), input(list), context(), run);
-    expect(result.ok ? "" : result.message.length).toBeLessThanOrEqual(501);
+    expect(result.ok ? "" : result.message.length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES + 64);
   });
 
   it("a built-in that throws refuses the request too", async () => {

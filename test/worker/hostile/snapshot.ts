@@ -6,8 +6,11 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 
-/** Tables a refused call may legitimately change: the migration log, and the failed-sign-in counters. */
-export const MUTABLE_D1_TABLES = ["d1_migrations", "login_failures"];
+/**
+ * Tables a refused call may legitimately change: the migration log, and the sign-in guard's (the
+ * failure counters, and the addresses a signed-in case came from).
+ */
+export const MUTABLE_D1_TABLES = ["d1_migrations", "login_failures", "known_sign_in_addresses"];
 
 type Rows = Array<Record<string, unknown>>;
 
