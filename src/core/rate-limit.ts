@@ -12,7 +12,8 @@
  * isolate for the fallback), not per request.
  *
  * This is in addition to the sign-in failure guard (src/auth/login-guard.ts), which counts
- * failed passwords per login and per address in D1 and stays the real defence against guessing.
+ * failed passwords per (login, address), per address and per login in D1 and stays the real
+ * defence against guessing.
  *
  * Limits are chosen so that no real user or operator meets them:
  * - sign-in: 60 attempts a minute per address (IPv6: per /64), successful or not. A whole office

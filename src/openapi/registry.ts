@@ -59,7 +59,7 @@ const timestamps = { createdAt: z.number().int(), updatedAt: z.number().int() };
 /** A stored profile as the API shows it (timestamps in epoch milliseconds). */
 const storedProfile = profileSchema.extend(timestamps);
 
-const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT"] as const;
+const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT", "SESSION_LIMIT_REACHED", "RATE_LIMITED"] as const;
 
 const meta: RouteSpec[] = [
   { method: "get", path: "/health", operationId: "health", summary: "Liveness of the broker", tag: "meta", auth: "none", response: { status: 200, description: "`{ ok: true }`" } },
@@ -104,9 +104,10 @@ const users: RouteSpec[] = [
       status: 201,
       description:
         "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt, protocol, connectUrl }, redirect?: { host, port } }`. " +
-        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`).",
+        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`). " +
+        "A profile the caller may not use is answered like a missing one (404); a new session beyond the profile's `maxSessionsPerUser` (sessions plus pending starts in the pool) is 409 `SESSION_LIMIT_REACHED`.",
     },
-    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+    errors: ["NOT_FOUND", ...PLACEMENT_ERRORS],
   },
   {
     method: "post", path: "/v1/sessions/{sessionId}/resume", operationId: "resumeSession", summary: "Resume one of the caller's sessions", tag: "sessions", auth: "user",
@@ -114,9 +115,11 @@ const users: RouteSpec[] = [
   },
   {
     method: "post", path: "/v1/pools/{pool}/select", operationId: "select", summary: "Choose a server and reserve it", tag: "placement", auth: "user",
-    description: "Runs the pool's chain. Admins may select for any `user`; a user selects as themselves.", params: selectParamSchema, body: poolSelectBodySchema,
+    description:
+      "Runs the pool's chain. Admins may select for any `user`, with or without a `profileId`; a user selects as themselves and must name a `profileId` of this pool that admits them (its ACL, policy, hosts and per-user limit apply; rate-limited like starts).",
+    params: selectParamSchema, body: poolSelectBodySchema,
     response: { status: 200, description: "`{ serverId, hostname, clientAddress, reason, trace, resumeSessionId?, reservationId? }`." },
-    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+    errors: ["BAD_REQUEST", "FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
   },
   {
     method: "get", path: "/v1/relay/{serverId}", operationId: "relay", summary: "WebSocket to a node's desktop", tag: "relay", auth: "relayTicket",
