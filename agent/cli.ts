@@ -1,15 +1,16 @@
 /**
- * The command line: `enroll --config FILE --token TOKEN`, `run --config FILE`, or
+ * The command line: `enroll --config FILE --token TOKEN`, `rekey --config FILE`, `run --config FILE`, or
  * `tunnel-config --config FILE --tunnel-id UUID [--hostname H] [--service URL] [--credentials-file F]`. Pure.
  */
 import { parseArgs } from "node:util";
 
 export const USAGE =
-  "usage: agent enroll --config FILE --token TOKEN | agent run --config FILE | agent tunnel-config --config FILE --tunnel-id UUID [--hostname H] [--service URL] [--credentials-file F]";
+  "usage: agent enroll --config FILE --token TOKEN | agent rekey --config FILE | agent run --config FILE | agent tunnel-config --config FILE --tunnel-id UUID [--hostname H] [--service URL] [--credentials-file F]";
 
 export type CommandLine =
   | { command: "enroll"; configPath: string; token: string }
   | { command: "run"; configPath: string }
+  | { command: "rekey"; configPath: string }
   | { command: "tunnel-config"; configPath: string; tunnelId: string; hostname?: string; service?: string; credentialsFile?: string };
 
 /** Bad usage (including --help); the message is one line and ends with the usage. */
@@ -31,7 +32,7 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
   if (values.help) throw new UsageError(USAGE);
   const [command, ...extra] = positionals;
   if (command === undefined) throw new UsageError(`no command given; ${USAGE}`);
-  if (command !== "enroll" && command !== "run" && command !== "tunnel-config") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
+  if (command !== "enroll" && command !== "rekey" && command !== "run" && command !== "tunnel-config") throw new UsageError(`unknown command "${command}"; ${USAGE}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; ${USAGE}`);
   if (!values.config) throw new UsageError(`${command} needs --config FILE; ${USAGE}`);
   if (command === "tunnel-config") {
@@ -49,8 +50,8 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
   const tunnelFlags = ["tunnel-id", "hostname", "service", "credentials-file"] as const;
   const stray = tunnelFlags.find((flag) => values[flag] !== undefined);
   if (stray) throw new UsageError(`--${stray} is only for tunnel-config; ${USAGE}`);
-  if (command === "run") {
-    if (values.token !== undefined) throw new UsageError(`run does not take --token; ${USAGE}`);
+  if (command === "run" || command === "rekey") {
+    if (values.token !== undefined) throw new UsageError(`${command} does not take --token; ${USAGE}`);
     return { command, configPath: values.config };
   }
   if (!values.token) throw new UsageError(`enroll needs --token TOKEN; ${USAGE}`);

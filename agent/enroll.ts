@@ -1,10 +1,11 @@
 /**
- * Enrolment: a fresh Ed25519 key pair, one POST with the admin-issued token, and the broker's
- * answer saved next to the key. The old key and enrolment stay in place until the broker says 201.
+ * Enrolment: a fresh Ed25519 key pair, one POST with the admin-issued token (an enrolment token, or
+ * a re-key token for this node), and the broker's answer saved next to the key. The old key and
+ * enrolment stay in place until the broker says 201.
  */
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
-import { AGENT_PATHS, type EnrolRequest, enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema } from "../src/protocol.ts";
+import { AGENT_PATHS, type EnrolRequest, type EnrolResponse, enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema } from "../src/protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { type AgentDeps, errorMessage } from "./deps.ts";
 import { brokerEndpoint } from "./heartbeat-client.ts";
@@ -34,14 +35,15 @@ function buildRequest(config: AgentConfig, token: string, publicKey: EnrolReques
   return parsed.data;
 }
 
-async function postEnrolment(url: string, request: EnrolRequest, timeoutMs: number, deps: EnrollDeps) {
+/** Posts an enrolment or re-key body; the broker's 201 answer, or an EnrollError naming its error. */
+export async function postEnrolment(url: string, request: { body: string; authorization?: string }, timeoutMs: number, deps: EnrollDeps): Promise<EnrolResponse> {
   let response: Response;
   let text: string;
   try {
     response = await deps.send(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(request),
+      headers: { "Content-Type": "application/json", ...(request.authorization ? { Authorization: request.authorization } : {}) },
+      body: request.body,
       signal: AbortSignal.timeout(timeoutMs),
     });
     text = await response.text();
@@ -65,7 +67,8 @@ async function postEnrolment(url: string, request: EnrolRequest, timeoutMs: numb
 }
 
 /**
- * Enrols this node and replaces any previous key and enrolment.
+ * Enrols this node and replaces any previous key and enrolment. With an enrolment token the
+ * broker creates a new node; with a re-key token (`rek_…`) it keeps this node's serverId.
  * @throws EnrollError with a one-line reason; nothing in the state directory changes then.
  */
 export async function enrollNode(config: AgentConfig, token: string, deps: EnrollDeps): Promise<NodeState> {
@@ -77,11 +80,20 @@ export async function enrollNode(config: AgentConfig, token: string, deps: Enrol
       throw new EnrollError(errorMessage(error));
     }
   }
+  return replaceKey(config, deps, async (publicKey) => {
+    const request = buildRequest(config, token, publicKey, staticData);
+    return postEnrolment(brokerEndpoint(config.brokerUrl, AGENT_PATHS.enrol), { body: JSON.stringify(request) }, config.requestTimeoutMs, deps);
+  });
+}
+
+/**
+ * A fresh key pair, sent to the broker by `post`; the new private key and the broker's answer are
+ * saved only after it answered 201, so a failure leaves the old key and enrolment in place.
+ */
+export async function replaceKey(config: AgentConfig, deps: EnrollDeps, post: (publicKey: EnrolRequest["publicKey"]) => Promise<EnrolResponse>): Promise<NodeState> {
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const privateJwk = await exportJWK(privateKey);
   const publicJwk = await exportJWK(publicKey);
-  const request = buildRequest(config, token, { kty: "OKP", crv: "Ed25519", x: publicJwk.x ?? "" }, staticData);
-
   const keyPath = join(config.stateDir, KEY_FILE);
   let pendingKey: string;
   try {
@@ -92,13 +104,13 @@ export async function enrollNode(config: AgentConfig, token: string, deps: Enrol
     throw new EnrollError(`cannot write to ${config.stateDir}: ${errorMessage(error)}`);
   }
   try {
-    const enrolled = await postEnrolment(brokerEndpoint(config.brokerUrl, AGENT_PATHS.enrol), request, config.requestTimeoutMs, deps);
+    const enrolled = await post({ kty: "OKP", crv: "Ed25519", x: publicJwk.x ?? "" });
     const state: NodeState = { ...enrolled, brokerUrl: config.brokerUrl, enrolledAt: deps.now() };
     try {
       await deps.fs.rename(pendingKey, keyPath);
       await writePrivateFile(deps.fs, join(config.stateDir, NODE_FILE), `${JSON.stringify(state, null, 2)}\n`);
     } catch (error) {
-      throw new EnrollError(`the broker enrolled ${state.serverId} but saving it failed (${errorMessage(error)}); enroll again with a new token`);
+      throw new EnrollError(`the broker accepted the new key of ${state.serverId} but saving it failed (${errorMessage(error)}); re-key again with a re-key token`);
     }
     return state;
   } finally {

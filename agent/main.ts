@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { errorMessage } from "./deps.ts";
 import { EnrollError, enrollNode } from "./enroll.ts";
 import { GatewayError } from "./gateway/gateway.ts";
+import { rekeyNode } from "./rekey.ts";
 import { nodeDeps } from "./node-deps.ts";
 import { stopWithin } from "./shutdown.ts";
 import { StateError } from "./state.ts";
@@ -58,14 +59,16 @@ async function main(): Promise<void> {
     }
   }
 
-  if (commandLine.command === "enroll") {
+  if (commandLine.command === "enroll" || commandLine.command === "rekey") {
     try {
-      const state = await enrollNode(config, commandLine.token, deps);
-      log(`enrolled ${config.hostname} as ${state.serverId} in pool ${state.pool}`);
+      const state = commandLine.command === "enroll" ? await enrollNode(config, commandLine.token, deps) : await rekeyNode(config, deps);
+      const verb = commandLine.command === "enroll" ? "enrolled" : "re-keyed";
+      log(`${verb} ${config.hostname} as ${state.serverId} in pool ${state.pool}${state.approved ? "" : " (waiting for an admin's approval)"}`);
+      if (commandLine.command === "rekey") log("restart a running agent now: the old key no longer works");
       process.stdout.write(`${state.serverId}\n`);
       return;
     } catch (error) {
-      if (error instanceof EnrollError) fail(`enroll failed: ${error.message}`, 1);
+      if (error instanceof EnrollError || error instanceof StateError) fail(`${commandLine.command} failed: ${error.message}`, 1);
       throw error;
     }
   }

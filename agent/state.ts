@@ -22,6 +22,8 @@ export const nodeStateSchema = z.object({
   enrolledAt: z.number().int().nonnegative(),
   /** Key for the broker's relay assertions (see `agent/assertion.ts`); kept in this 0600 file. */
   assertionKey: z.string().optional(),
+  /** False while an admin has not approved the node (pools that require approval). */
+  approved: z.boolean().default(true),
 });
 export type NodeState = z.infer<typeof nodeStateSchema>;
 

@@ -1,10 +1,11 @@
 /**
- * The heartbeat JWT (EdDSA, claims per `heartbeatClaimsSchema`) and the sequence numbers in it.
- * The token binds the exact body bytes through `bh`, so it cannot be replayed with another body.
+ * The JWT a node signs for its requests (EdDSA, claims per `heartbeatClaimsSchema`): heartbeats,
+ * and re-keys with audience `broker:rekey`; and the sequence numbers in it. The token binds the
+ * exact body bytes through `bh`, so it cannot be replayed with another body.
  */
 import { createHash } from "node:crypto";
 import { type CryptoKey, SignJWT } from "jose";
-import { HEARTBEAT_AUDIENCE, type HeartbeatClaims } from "../src/protocol.ts";
+import { HEARTBEAT_AUDIENCE, type HeartbeatClaims, REKEY_AUDIENCE } from "../src/protocol.ts";
 
 /** exp - iat; well under the broker's 60 s maximum. */
 export const HEARTBEAT_TOKEN_LIFETIME_SECONDS = 30;
@@ -21,12 +22,21 @@ export function bodyHash(text: string): string {
 }
 
 export async function signHeartbeatToken(identity: NodeIdentity, bodyText: string, seq: number, nowMs: number): Promise<string> {
+  return signNodeToken(identity, bodyText, seq, nowMs, HEARTBEAT_AUDIENCE);
+}
+
+/** A re-key request's token: like a heartbeat's, for `broker:rekey`. */
+export async function signRekeyToken(identity: NodeIdentity, bodyText: string, seq: number, nowMs: number): Promise<string> {
+  return signNodeToken(identity, bodyText, seq, nowMs, REKEY_AUDIENCE);
+}
+
+async function signNodeToken(identity: NodeIdentity, bodyText: string, seq: number, nowMs: number, audience: HeartbeatClaims["aud"]): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const claims: Omit<HeartbeatClaims, "iss" | "aud" | "iat" | "exp"> = { pool: identity.pool, seq, bh: bodyHash(bodyText) };
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
     .setIssuer(identity.serverId)
-    .setAudience(HEARTBEAT_AUDIENCE)
+    .setAudience(audience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + HEARTBEAT_TOKEN_LIFETIME_SECONDS)
     .sign(identity.privateKey);

@@ -62,8 +62,9 @@ async function main(): Promise<number> {
   const agents = new SimAgents(http, stats);
   const users = new SimUsers(http, stats, agents.nodes, options.thinkScale);
   try {
-    await http.admin("PATCH", `/v1/admin/pools/${POOL}`, { intervalMs: INTERVAL_MS });
-    await http.admin("POST", "/v1/admin/profiles", { id: PROFILE_ID, name: "Load desktop", pool: POOL, mode: "relay", command: "XFCE", acl: {} });
+    // Simulated nodes have loopback origins, allowed in this local pool only.
+    await http.admin("PATCH", `/v1/admin/pools/${POOL}`, { intervalMs: INTERVAL_MS, allowPrivateOrigins: true });
+    await http.admin("POST", "/v1/admin/profiles", { id: PROFILE_ID, name: "Load desktop", pool: POOL, mode: "relay", command: "XFCE", acl: {}, maxSessionsPerUser: 10 });
     process.stderr.write(`load: creating ${CLIENTS} users, enrolling ${AGENTS} agents …\n`);
     await users.create(CLIENTS);
     await agents.enrol(AGENTS);

@@ -6,9 +6,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildOpenApiDocument } from "../src/openapi/document.ts";
+import "./text-imports.ts";
 
 const target = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "openapi.json");
+const { buildOpenApiDocument } = await import("../src/openapi/document.ts");
 const text = `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
 
 if (process.argv.includes("--check")) {

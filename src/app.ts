@@ -15,6 +15,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { poolRoutes } from "./routes/pools.ts";
 import { profileAdminRoutes } from "./routes/profiles-admin.ts";
 import { relayRoutes } from "./routes/relay.ts";
+import { serverRoutes } from "./routes/servers.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { userRoutes } from "./routes/users.ts";
 import { x2goRoutes } from "./routes/x2go.ts";
@@ -64,6 +65,7 @@ export function createApp() {
   app.route("/v1/auth", authRoutes);
   app.route("/admin", adminUiRoutes);
   app.route("/v1/admin", adminRoutes);
+  app.route("/v1/admin", serverRoutes);
   app.route("/v1/admin", configTransferRoutes);
   app.route("/v1/admin/users", userRoutes);
   app.route("/v1/admin/profiles", profileAdminRoutes);
@@ -78,7 +80,9 @@ export function createApp() {
   app.onError((error, c) => {
     const requestId = c.get("requestId");
     if (error instanceof BrokerError) {
-      if (error.status >= 500) log.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
+      // A full pool or an unreachable node answers 5xx but is no broker fault: a warning, not an error.
+      if (error.code === "INTERNAL") log.error(`[${requestId}] ${error.code}: ${error.message}`, error.cause);
+      else if (error.status >= 500) log.warn(`[${requestId}] ${error.code}: ${error.message}`);
       // Only the headers the error was given (Retry-After, …): getResponse() would add text/plain.
       const headers = error.res?.headers ?? new Headers();
       return c.json(errorBody(error.code, error.message, requestId), error.status, Object.fromEntries(headers));

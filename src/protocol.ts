@@ -15,6 +15,18 @@ export const MAX_HEARTBEAT_BODY_BYTES = 64 * 1024;
 export const MAX_HEARTBEAT_TOKEN_LIFETIME_SECONDS = 60;
 export const CLOCK_SKEW_SECONDS = 30;
 export const HEARTBEAT_AUDIENCE = "broker:heartbeat";
+/** Audience of the token a node signs to replace its own key (`POST /v1/agent/rekey`). */
+export const REKEY_AUDIENCE = "broker:rekey";
+
+/**
+ * Bounds on what a node may report (everything a node sends is untrusted): times are epoch ms
+ * before 2100-01-01, so every view can format them; other numbers stay far inside what views,
+ * sorting and arithmetic handle.
+ */
+export const MAX_EPOCH_MS = 4_102_444_800_000;
+export const MAX_REPORTED_NUMBER = 1e15;
+const epochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS);
+const finite = z.number().finite().min(-MAX_REPORTED_NUMBER).max(MAX_REPORTED_NUMBER);
 
 const hostnamePattern = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
@@ -32,10 +44,10 @@ export const staticDataSchema = z
     z.string().min(1).max(64),
     z.union([
       z.string().max(1024),
-      z.number(),
+      finite,
       z.boolean(),
       z.null(),
-      z.array(z.union([z.string().max(256), z.number(), z.boolean()])).max(256),
+      z.array(z.union([z.string().max(256), finite, z.boolean()])).max(256),
     ]),
   )
   .refine((value) => Object.keys(value).length <= 64, "at most 64 static data keys");
@@ -84,9 +96,12 @@ export const enrolResponseSchema = z.object({
   intervalMs: z.number().int().positive(),
   /**
    * base64url HMAC key for verifying the broker's relay assertions (`X-Broker-Assertion`,
-   * HS256, audience `node:<serverId>`); absent when the broker has no SIGNING_KEY.
+   * HS256, audience `node:<serverId>`), new on every enrolment and re-key; absent when the
+   * broker has no SIGNING_KEY.
    */
   assertionKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  /** False while the node waits for an admin's approval: it beats, but gets no sessions. */
+  approved: z.boolean().default(true),
 });
 export type EnrolResponse = z.infer<typeof enrolResponseSchema>;
 
@@ -98,15 +113,13 @@ export const nodeSessionSchema = z
     id: z.string().min(1).max(256),
     user: z.string().min(1).max(256),
     state: sessionStateSchema,
-    startedAt: z.number().int().nonnegative(),
+    startedAt: epochMs,
     display: z.string().max(64).optional(),
     clientIp: z.string().max(64).optional(),
-    lastActiveAt: z.number().int().nonnegative().optional(),
+    lastActiveAt: epochMs.optional(),
   })
   .strip();
 export type NodeSession = z.infer<typeof nodeSessionSchema>;
-
-const finite = z.number().finite();
 
 export const heartbeatBodySchema = z
   .object({
@@ -114,8 +127,8 @@ export const heartbeatBodySchema = z
     loadAvg: z.tuple([finite.nonnegative(), finite.nonnegative(), finite.nonnegative()]),
     cpuCount: z.number().int().positive().max(65_536),
     cpuMhz: finite.nonnegative(),
-    memTotalBytes: z.number().int().nonnegative(),
-    memAvailableBytes: z.number().int().nonnegative(),
+    memTotalBytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    memAvailableBytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     sessions: z.array(nodeSessionSchema).max(1000),
     users: z.array(z.string().min(1).max(256)).max(1000),
     staticData: staticDataSchema.default({}),
@@ -124,10 +137,13 @@ export const heartbeatBodySchema = z
   .strict();
 export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
 
-/** Claims of the JWT a node signs with its Ed25519 key for every heartbeat (alg EdDSA). */
+/**
+ * Claims of the JWT a node signs with its Ed25519 key for every heartbeat (alg EdDSA), and, with
+ * audience REKEY_AUDIENCE, for a re-key. `seq` is shared: any accepted request consumes it.
+ */
 export const heartbeatClaimsSchema = z.object({
   iss: serverIdSchema,
-  aud: z.literal(HEARTBEAT_AUDIENCE),
+  aud: z.enum([HEARTBEAT_AUDIENCE, REKEY_AUDIENCE]),
   pool: poolNameSchema,
   iat: z.number().int(),
   exp: z.number().int(),
@@ -138,7 +154,8 @@ export const heartbeatClaimsSchema = z.object({
 });
 export type HeartbeatClaims = z.infer<typeof heartbeatClaimsSchema>;
 
-export const nodeStatusSchema = z.enum(["up", "down", "draining"]);
+/** `pending`: enrolled in a pool that requires approval, not approved yet (no placements). */
+export const nodeStatusSchema = z.enum(["up", "down", "draining", "pending"]);
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
 export const heartbeatReplySchema = z.object({
@@ -154,7 +171,18 @@ export const errorEnvelopeSchema = z.object({
 });
 export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;
 
+/** A node replacing its own key, signed with the current one (REKEY_AUDIENCE); the origin may change too. */
+export const rekeyRequestSchema = z
+  .object({
+    publicKey: ed25519PublicJwkSchema,
+    originUrl: originUrlSchema,
+    clientAddress: clientAddressSchema.optional(),
+  })
+  .strict();
+export type RekeyRequest = z.infer<typeof rekeyRequestSchema>;
+
 export const AGENT_PATHS = {
   enrol: "/v1/agent/enrol",
+  rekey: "/v1/agent/rekey",
   heartbeat: "/v1/agent/heartbeat",
 } as const;

@@ -30,6 +30,8 @@ interface Internals {
 }
 
 const POOL = "breakdown";
+/** The bench's nodes have loopback origins. */
+const RULES = { patterns: [], allowPrivate: true };
 
 const liveBody = benchHeartbeatBody;
 
@@ -66,7 +68,7 @@ export class BreakdownPool extends PoolObject {
 
   async setup(nodes: number, reservations: number): Promise<void> {
     const { nodes: store, meta, placement } = this.internals;
-    await this.configure(POOL, 300_000);
+    await this.configure({ pool: POOL, intervalMs: 300_000, originRules: RULES });
     meta.policyJson = "null";
     const nowMs = Date.now();
     for (let index = 0; index < nodes; index++) {
@@ -75,9 +77,11 @@ export class BreakdownPool extends PoolObject {
         serverId,
         hostname: `sel-node-${String(index).padStart(5, "0")}`,
         publicKey: { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" },
-        originUrl: "http://127.0.0.1:6080",
+        originUrl: `http://127.0.0.1:6080/${serverId}`,
         clientAddress: null,
         staticOverrides: {},
+        approved: true,
+        assertionSalt: "",
         draining: false,
         enrolledAt: nowMs,
       });
@@ -111,7 +115,7 @@ export class BreakdownPool extends PoolObject {
 
     const nowMs = Date.now();
     const nodes = store.listNodes();
-    const views = nodes.map((node) => toServerView(node, POOL, 0));
+    const views = nodes.map((node) => toServerView(node, POOL, 0, RULES));
     const input: StepInput = {
       action: "session/start",
       user: { login: "bench-user", sessions: sessionsOfUser(views, "bench-user"), groups: [], isAdmin: false, isManager: false },
@@ -126,7 +130,7 @@ export class BreakdownPool extends PoolObject {
     await add("placement.liveReservations() (DELETE expired + SELECT all)", () => placement.liveReservations(Date.now()));
     await add("  of which DELETE expired (none are; no index on expires_at)", () => sql.exec("DELETE FROM reservations WHERE expires_at <= ?", Date.now()));
     const pending = pendingByServer(placement.liveReservations(Date.now()));
-    await add("toServerView × nodes (objects only: the cost if nodes and counts stayed in memory)", () => nodes.map((node) => toServerView(node, POOL, pending.get(node.serverId) ?? 0)));
+    await add("toServerView × nodes (objects only: the cost if nodes and counts stayed in memory)", () => nodes.map((node) => toServerView(node, POOL, pending.get(node.serverId) ?? 0, RULES)));
     await add("serverViews() total", () => this.internals.serverViews());
     await add("sessionsOfUser (scan every session)", () => sessionsOfUser(views, "bench-user"));
     await add("runChain(DEFAULT_POLICY)", () => runChain(DEFAULT_POLICY, input, { nowMs, random: Math.random }));

@@ -7,7 +7,7 @@
  * server's process tree's user+system time over the timed part of each run. Tables and checks:
  * sections.ts. Loopback only; every phase is bounded in bytes and time.
  */
-import { assertionKeyForEnrolment, signNodeAssertion } from "../../src/tokens/node-assertion.ts";
+import { assertionKeyForEnrolment, newAssertionSalt, signNodeAssertion } from "../../src/tokens/node-assertion.ts";
 import type { BenchSection } from "../lib/sections.ts";
 import { closeSocket, openSocket, pumpEcho, stalledReader, type StallResult, type Target } from "./client.ts";
 import { GATEWAY, STALL, THROUGHPUT, THROUGHPUT_ROUNDS, WEBSOCKIFY } from "./parameters.ts";
@@ -16,12 +16,13 @@ import { type Measured, sections, type ThroughputRun } from "./sections.ts";
 
 const SIGNING_KEY = new TextEncoder().encode(`gateway-bench-${crypto.randomUUID()}`);
 const SERVER_ID = "srv_gatewaybench0001";
+const ASSERTION_SALT = newAssertionSalt();
 
 /** A target whose every connection carries a fresh assertion for `sessionId` (websockify ignores the header). */
 function gatewayTarget(port: number, sessionId: string): Target {
   return {
     url: `ws://127.0.0.1:${port}/`,
-    headers: async () => ({ "X-Broker-Assertion": await signNodeAssertion(SIGNING_KEY, { serverId: SERVER_ID, login: "bench", sessionId }, Date.now()) }),
+    headers: async () => ({ "X-Broker-Assertion": await signNodeAssertion(SIGNING_KEY, { serverId: SERVER_ID, assertionSalt: ASSERTION_SALT, login: "bench", sessionId }, Date.now()) }),
   };
 }
 
@@ -77,7 +78,7 @@ export async function runGatewayBench(): Promise<BenchSection[]> {
       maxMessageBytes: 1024 * 1024,
       connectTimeoutMs: 5_000,
       serverId: SERVER_ID,
-      assertionKey: await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID),
+      assertionKey: await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID, ASSERTION_SALT),
       endpoints: { echo: { kind: "tcp", host: "127.0.0.1", port: endpoints.echoPort }, flood: { kind: "tcp", host: "127.0.0.1", port: endpoints.floodPort } },
     });
     cleanups.push(() => gateway.stop());

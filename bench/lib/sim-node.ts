@@ -6,7 +6,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { type NodeIdentity, signHeartbeatToken } from "../../agent/token.ts";
 import type { HeartbeatBody } from "../../src/protocol.ts";
-import { adminCall, type BrokerEndpoint } from "../../test/harness/client.ts";
+import { adminCall, type BrokerEndpoint, localEnrolmentToken } from "../../test/harness/client.ts";
 
 export function benchHeartbeatBody(index: number): HeartbeatBody {
   return {
@@ -42,7 +42,7 @@ export interface SimNodeOptions {
 
 /** Enrols one simulated node with a fresh key and enrolment token; throws unless the broker accepts it. */
 export async function enrolSimNode(broker: BrokerEndpoint, options: SimNodeOptions): Promise<NodeIdentity> {
-  const { token } = await adminCall<{ token: string }>(broker, `/v1/admin/pools/${options.pool}/enrolment-tokens`, "POST", { ttlSeconds: 600 });
+  const token = await localEnrolmentToken(broker, options.pool);
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
   const jwk = await exportJWK(publicKey);
   const response = await fetch(`${broker.url}/v1/agent/enrol`, {

@@ -70,7 +70,8 @@ export async function prepareBroker(originUrl: string, workerdPath?: string): Pr
       await adminCall(broker, "/v1/admin/users", "POST", { login, password });
       users.push({ token: await signIn(broker, login, password), issued: [] });
     }
-    await adminCall(broker, "/v1/admin/profiles", "POST", { id: PROFILE_ID, name: "Relay bench", pool: "default", mode: "relay" });
+    // One bench user opens hundreds of sessions: the per-user limit is raised to its maximum.
+    await adminCall(broker, "/v1/admin/profiles", "POST", { id: PROFILE_ID, name: "Relay bench", pool: "default", mode: "relay", maxSessionsPerUser: 100 });
     const identity = await enrolSimNode(broker, { pool: "default", hostname: "relay-bench-node", originUrl });
     const body = heartbeatBody();
     let seq = 0;

@@ -58,7 +58,7 @@ export class SimAgents {
 
   async enrol(count: number): Promise<void> {
     await inParallel(count, 8, async (index) => {
-      const { token } = await this.#http.admin<{ token: string }>("POST", `/v1/admin/pools/${POOL}/enrolment-tokens`, { ttlSeconds: 600 });
+      const { token } = await this.#http.admin<{ token: string }>("POST", `/v1/admin/pools/${POOL}/enrolment-tokens`, { ttlSeconds: 600, preApproved: true });
       const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
       const jwk = await exportJWK(publicKey);
       const hostname = `load-node-${String(index).padStart(3, "0")}`;

@@ -2,15 +2,16 @@
  * Config as data (FastX's store upload/download): a pool's configuration as one JSON document,
  * exported from one deployment and imported into another.
  *
- * The document is `{ version: 1, pool: { name, intervalMs, policy }, profiles, nodes }`: the
- * heartbeat interval, the balancing policy (null: the default chain), the pool's session profiles
+ * The document is `{ version: 1, pool: { name, intervalMs, policy, originPatterns,
+ * allowPrivateOrigins, requireApproval }, profiles, nodes }`: the pool's settings, the balancing
+ * policy (null: the default chain), the pool's session profiles
  * (without their pool, which is the importing URL's) and the admin's settings per node by
  * hostname (static data overrides and draining). It holds no secret and nothing a node reports:
  * no keys, origins, addresses, tokens, users or live state.
  *
  * An import checks everything before it changes anything (schema, script syntax and dry runs of
  * every policy, profile ids owned by other pools), then writes through the same operations as the
- * admin API: `createPool`/`setPoolInterval`, `savePolicy`, `createProfile`/`replaceProfile`,
+ * admin API: `createPool`/`updatePool`, `savePolicy`, `createProfile`/`replaceProfile`,
  * `setStaticOverrides`/`setDraining`. Those re-check as they write, so a change made meanwhile by
  * someone else can still refuse a later step.
  */
@@ -23,7 +24,8 @@ import { BrokerError } from "../core/errors.ts";
 import { poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { setDraining, setStaticOverrides } from "./nodes.ts";
 import { DRY_RUN_USER, dryRunProblem, savePolicy, scriptProblems } from "./policies.ts";
-import { createPool, setPoolInterval } from "./pools.ts";
+import { originPatternsSchema } from "./origin-policy.ts";
+import { createPool, poolView, updatePool } from "./pools.ts";
 import { profileSchema } from "../profiles/profile-schema.ts";
 import { createProfile, listProfiles, replaceProfile } from "../profiles/profiles.ts";
 import {
@@ -56,6 +58,10 @@ export const configPoolSchema = z.strictObject({
   name: poolNameSchema,
   intervalMs: z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS),
   policy: policySchema.nullable(),
+  /** Absent in documents exported before origin rules and approval existed: an import then keeps (or defaults) them. */
+  originPatterns: originPatternsSchema.optional(),
+  allowPrivateOrigins: z.boolean().optional(),
+  requireApproval: z.boolean().optional(),
 });
 
 /** A session profile as exported: everything but its pool and timestamps. */
@@ -123,7 +129,14 @@ export async function exportPoolConfig(env: Env, pool: string): Promise<ConfigDo
   const [profiles, settings] = await Promise.all([listProfiles(env, pool), listNodeSettings(env.DB, pool)]);
   const document: ConfigDocumentInput = {
     version: CONFIG_DOCUMENT_VERSION,
-    pool: { name: row.name, intervalMs: row.intervalMs, policy: row.policy === null ? null : (readStoredJson(row.policy, "policy") as Policy) },
+    pool: {
+      name: row.name,
+      intervalMs: row.intervalMs,
+      policy: row.policy === null ? null : (readStoredJson(row.policy, "policy") as Policy),
+      originPatterns: poolView(row).originPatterns,
+      allowPrivateOrigins: row.allowPrivateOrigins,
+      requireApproval: row.requireApproval,
+    },
     profiles: profiles.map(({ pool: _pool, createdAt: _createdAt, updatedAt: _updatedAt, ...profile }) => profile),
     nodes: settings.map((node) => ({
       hostname: node.hostname,
@@ -177,8 +190,9 @@ export async function importPoolConfig(env: Env, pool: string, document: ConfigD
   const problems = await importProblems(env, pool, document, existing !== null);
   if (problems.length > 0) throw new BrokerError("BAD_REQUEST", listProblems(problems));
 
-  if (!existing) await createPool(env, pool, document.pool.intervalMs, nowMs);
-  else if (existing.intervalMs !== document.pool.intervalMs) await setPoolInterval(env, pool, document.pool.intervalMs);
+  const { name: _name, policy: _policy, ...settings } = document.pool;
+  if (!existing) await createPool(env, pool, settings, nowMs);
+  else await updatePool(env, pool, settings);
   await savePolicy(env, pool, document.pool.policy, DRY_RUN_USER);
 
   const report: ImportReport = {

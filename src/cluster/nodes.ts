@@ -1,9 +1,9 @@
 /**
  * Operations on one enrolled node that touch both the D1 catalogue and its pool object: heartbeats
- * (with recovery of a node the object lost), drain, static-data overrides, removal.
+ * (with recovery of a node the object lost), approval, drain, static-data overrides, removal.
  */
 import { BrokerError } from "../core/errors.ts";
-import { deleteNode, findNode, findNodeInPool, setNodeDraining, setNodeStaticOverrides } from "../db/queries.ts";
+import { deleteNode, findNode, findNodeInPool, findPool, setNodeApproved, setNodeDraining, setNodeStaticOverrides } from "../db/queries.ts";
 import type { NodeRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { nodeRecordFromRow } from "../pool/node-record.ts";
@@ -11,6 +11,7 @@ import type { HeartbeatInput } from "../pool/pool-object.ts";
 import { type PoolStub, poolStub, requirePool } from "../pool/pool-gateway.ts";
 import { unwrapPool } from "../pool/pool-failure.ts";
 import type { HeartbeatReply, StaticData } from "../protocol.ts";
+import { poolSettingsOf } from "./pools.ts";
 import { log } from "../core/log.ts";
 
 /**
@@ -30,9 +31,9 @@ export async function acceptHeartbeat(env: Env, input: HeartbeatInput): Promise<
 
 /** Registers a catalogue node with its pool object again; false when the catalogue has no such node there. */
 async function recoverNode(env: Env, pool: string, serverId: string): Promise<boolean> {
-  const [row, poolRow] = await Promise.all([findNodeInPool(env.DB, pool, serverId), requirePool(env, pool).catch(() => null)]);
+  const [row, poolRow] = await Promise.all([findNodeInPool(env.DB, pool, serverId), findPool(env.DB, pool)]);
   if (!row || !poolRow) return false;
-  await poolStub(env, pool).registerNode(pool, poolRow.intervalMs, nodeRecordFromRow(row));
+  await poolStub(env, pool).registerNode(poolSettingsOf(poolRow), nodeRecordFromRow(row));
   return true;
 }
 
@@ -57,7 +58,7 @@ async function changeNode(
   const changed = await change.object();
   if (changed.ok) return changed.value;
   const stub = poolStub(env, pool);
-  await stub.registerNode(pool, (await requirePool(env, pool)).intervalMs, nodeRecordFromRow(change.row(node)));
+  await stub.registerNode(poolSettingsOf(await requirePool(env, pool)), nodeRecordFromRow(change.row(node)));
   return unwrapPool(await stub.getServer(serverId), serverId);
 }
 
@@ -66,6 +67,15 @@ export async function setDraining(env: Env, pool: string, serverId: string, drai
     catalogue: () => setNodeDraining(env.DB, serverId, draining),
     object: () => poolStub(env, pool).setDraining(serverId, draining),
     row: (node) => ({ ...node, draining }),
+  });
+}
+
+/** Approves a pending node (pools with `requireApproval`): it takes placements from now on. Idempotent. */
+export async function approveNode(env: Env, pool: string, serverId: string) {
+  return changeNode(env, pool, serverId, {
+    catalogue: () => setNodeApproved(env.DB, serverId),
+    object: () => poolStub(env, pool).approveNode(serverId),
+    row: (node) => ({ ...node, approved: true }),
   });
 }
 

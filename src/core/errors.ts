@@ -13,6 +13,7 @@ export type ErrorCode =
   | "METHOD_NOT_ALLOWED"
   | "CONFLICT"
   | "HEARTBEAT_STALE"
+  | "SESSION_LIMIT_REACHED"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"
@@ -37,6 +38,7 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
       return 405;
     case "CONFLICT":
     case "HEARTBEAT_STALE":
+    case "SESSION_LIMIT_REACHED":
       return 409;
     case "PAYLOAD_TOO_LARGE":
       return 413;

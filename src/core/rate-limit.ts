@@ -12,7 +12,8 @@
  * isolate for the fallback), not per request.
  *
  * This is in addition to the sign-in failure guard (src/auth/login-guard.ts), which counts
- * failed passwords per login and per address in D1 and stays the real defence against guessing.
+ * failed passwords per (login, address), per address and per login in D1 and stays the real
+ * defence against guessing.
  *
  * Limits are chosen so that no real user or operator meets them:
  * - sign-in: 60 attempts a minute per address (IPv6: per /64), successful or not. A whole office
@@ -203,6 +204,11 @@ export function clientAddressKey(c: Context<AppEnv>): string | undefined {
 /** The counter key of the signed-in user; use after `requireUser`. */
 export function userKey(c: Context<AppEnv>): string {
   return `user:${c.get("identity").login}`;
+}
+
+/** As `userKey`, but admins are not counted (placing for others in bulk is their job). */
+export function nonAdminUserKey(c: Context<AppEnv>): string | undefined {
+  return c.get("identity").isAdmin ? undefined : userKey(c);
 }
 
 /** Middleware: counts the request under `rule` by `keyOf` (a request without a key is not counted). */

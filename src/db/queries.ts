@@ -2,7 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Ed25519PublicJwk, StaticData } from "../protocol.ts";
-import { enrolmentTokens, type NodeRow, nodes, type PoolRow, pools } from "./schema.ts";
+import { type EnrolmentTokenRow, enrolmentTokens, type NodeRow, nodes, type PoolRow, pools } from "./schema.ts";
 
 export function database(db: D1Database) {
   return drizzle(db);
@@ -23,8 +23,10 @@ export async function insertPool(db: D1Database, pool: PoolRow): Promise<boolean
   return result.meta.changes === 1;
 }
 
-export async function updatePoolInterval(db: D1Database, name: string, intervalMs: number): Promise<void> {
-  await database(db).update(pools).set({ intervalMs }).where(eq(pools.name, name)).run();
+export type PoolChanges = Partial<Pick<PoolRow, "intervalMs" | "originPatterns" | "allowPrivateOrigins" | "requireApproval">>;
+
+export async function updatePool(db: D1Database, name: string, changes: PoolChanges): Promise<void> {
+  await database(db).update(pools).set(changes).where(eq(pools.name, name)).run();
 }
 
 export async function updatePoolPolicy(db: D1Database, name: string, policyJson: string | null): Promise<void> {
@@ -33,9 +35,15 @@ export async function updatePoolPolicy(db: D1Database, name: string, policyJson:
 
 export async function insertEnrolmentToken(
   db: D1Database,
-  token: { tokenHash: string; pool: string; createdAt: number; expiresAt: number },
+  token: { tokenHash: string; pool: string; createdAt: number; expiresAt: number; serverId: string | null; preApproved: boolean },
 ): Promise<void> {
   await database(db).insert(enrolmentTokens).values(token).run();
+}
+
+/** A token that is unused and unexpired at `nowMs`, or null. */
+export async function findSpendableToken(db: D1Database, tokenHash: string, nowMs: number): Promise<EnrolmentTokenRow | null> {
+  const row = await database(db).select().from(enrolmentTokens).where(eq(enrolmentTokens.tokenHash, tokenHash)).get();
+  return row && row.usedAt === null && row.expiresAt > nowMs ? row : null;
 }
 
 export async function findNode(db: D1Database, serverId: string): Promise<NodeRow | null> {
@@ -57,40 +65,68 @@ export async function findNodeByHostname(db: D1Database, hostname: string): Prom
   return rows[0] ?? null;
 }
 
-export interface ClaimAndUpsertInput {
-  tokenHash: string;
+export async function findNodeByOrigin(db: D1Database, originUrl: string): Promise<NodeRow | null> {
+  return (await database(db).select().from(nodes).where(eq(nodes.originUrl, originUrl)).get()) ?? null;
+}
+
+/** What an enrolment or re-key stores about a node's identity. */
+export interface NodeIdentityInput {
   serverId: string;
   hostname: string;
   publicKey: Ed25519PublicJwk;
   originUrl: string;
   clientAddress: string | null;
+  assertionSalt: string;
   nowMs: number;
 }
 
-/**
- * Spends an enrolment token and inserts or re-keys the node in one D1 batch (a transaction):
- * the node row is written only if this call spent the token, so a used, expired or unknown
- * token changes nothing. Returns the stored node, or null if the token was not spendable.
- */
-export async function claimTokenAndUpsertNode(db: D1Database, input: ClaimAndUpsertInput): Promise<NodeRow | null> {
-  const claim = db
+function claimStatement(db: D1Database, tokenHash: string, serverId: string, nowMs: number): D1PreparedStatement {
+  return db
     .prepare("UPDATE enrolment_tokens SET used_at = ?1, used_by = ?2 WHERE token_hash = ?3 AND used_at IS NULL AND expires_at > ?1")
-    .bind(input.nowMs, input.serverId, input.tokenHash);
-  const upsert = db
+    .bind(nowMs, serverId, tokenHash);
+}
+
+/**
+ * Spends an enrolment token and inserts a new node in its pool in one D1 batch (a transaction):
+ * the row is written only if this call spent the token, and a hostname or origin another node
+ * holds fails the whole batch (the token stays unspent). Null when the token was not spendable.
+ * @throws D1's constraint error for a taken hostname or origin.
+ */
+export async function enrolNewNode(db: D1Database, tokenHash: string, node: NodeIdentityInput & { approved: boolean }): Promise<NodeRow | null> {
+  const insert = db
     .prepare(
-      `INSERT INTO nodes (server_id, pool, hostname, public_key_jwk, origin_url, client_address, enrolled_at)
-       SELECT ?1, pool, ?2, ?3, ?4, ?5, ?6 FROM enrolment_tokens WHERE token_hash = ?7 AND used_by = ?1 AND used_at = ?6
-       ON CONFLICT(hostname) DO UPDATE SET
-         pool = excluded.pool,
-         public_key_jwk = excluded.public_key_jwk,
-         origin_url = excluded.origin_url,
-         client_address = excluded.client_address,
-         enrolled_at = excluded.enrolled_at`,
+      `INSERT INTO nodes (server_id, pool, hostname, public_key_jwk, origin_url, client_address, enrolled_at, approved, assertion_salt)
+       SELECT ?1, pool, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM enrolment_tokens WHERE token_hash = ?9 AND used_by = ?1 AND used_at = ?6`,
     )
-    .bind(input.serverId, input.hostname, JSON.stringify(input.publicKey), input.originUrl, input.clientAddress, input.nowMs, input.tokenHash);
-  const [claimed] = await db.batch([claim, upsert]);
+    .bind(node.serverId, node.hostname, JSON.stringify(node.publicKey), node.originUrl, node.clientAddress, node.nowMs, node.approved ? 1 : 0, node.assertionSalt, tokenHash);
+  const [claimed] = await db.batch([claimStatement(db, tokenHash, node.serverId, node.nowMs), insert]);
   if (!claimed || claimed.meta.changes !== 1) return null;
-  return findNodeByHostname(db, input.hostname);
+  return findNode(db, node.serverId);
+}
+
+/**
+ * Replaces a node's key, origin, client address and assertion salt. With `tokenHash`, only as
+ * part of spending that re-key token (one batch); null when the token was not spendable.
+ * @throws D1's constraint error for an origin another node holds.
+ */
+export async function rekeyNode(db: D1Database, node: NodeIdentityInput, tokenHash?: string): Promise<NodeRow | null> {
+  const update = db
+    .prepare(
+      `UPDATE nodes SET public_key_jwk = ?2, origin_url = ?3, client_address = ?4, assertion_salt = ?5, enrolled_at = ?6
+       WHERE server_id = ?1 AND (?7 IS NULL OR EXISTS (SELECT 1 FROM enrolment_tokens WHERE token_hash = ?7 AND used_by = ?1 AND used_at = ?6))`,
+    )
+    .bind(node.serverId, JSON.stringify(node.publicKey), node.originUrl, node.clientAddress, node.assertionSalt, node.nowMs, tokenHash ?? null);
+  if (tokenHash === undefined) {
+    await update.run();
+    return findNode(db, node.serverId);
+  }
+  const [claimed] = await db.batch([claimStatement(db, tokenHash, node.serverId, node.nowMs), update]);
+  if (!claimed || claimed.meta.changes !== 1) return null;
+  return findNode(db, node.serverId);
+}
+
+export async function setNodeApproved(db: D1Database, serverId: string): Promise<void> {
+  await database(db).update(nodes).set({ approved: true }).where(eq(nodes.serverId, serverId)).run();
 }
 
 export async function setNodeDraining(db: D1Database, serverId: string, draining: boolean): Promise<void> {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { policySchema } from "../balancer/policy.ts";
 import { configDocumentSchema } from "../cluster/config-transfer.ts";
 import { profileBodySchema, profileSchema } from "../profiles/profile-schema.ts";
-import { enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema, heartbeatBodySchema, heartbeatReplySchema, staticDataSchema } from "../protocol.ts";
+import { enrolRequestSchema, enrolResponseSchema, errorEnvelopeSchema, heartbeatBodySchema, heartbeatReplySchema, rekeyRequestSchema, staticDataSchema } from "../protocol.ts";
 import {
   createPoolBodySchema,
   decisionsQuerySchema,
@@ -17,9 +17,9 @@ import {
   poolParam,
   putPolicyBodySchema,
   serverParam,
-  staticDataBodySchema,
   updatePoolBodySchema,
 } from "../routes/admin.ts";
+import { rekeyTokenBodySchema, staticDataBodySchema } from "../routes/servers.ts";
 import { signInSchema } from "../routes/auth.ts";
 import { poolSelectBodySchema, selectParamSchema } from "../routes/pools.ts";
 import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
@@ -59,7 +59,7 @@ const timestamps = { createdAt: z.number().int(), updatedAt: z.number().int() };
 /** A stored profile as the API shows it (timestamps in epoch milliseconds). */
 const storedProfile = profileSchema.extend(timestamps);
 
-const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT"] as const;
+const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT", "SESSION_LIMIT_REACHED", "RATE_LIMITED"] as const;
 
 const meta: RouteSpec[] = [
   { method: "get", path: "/health", operationId: "health", summary: "Liveness of the broker", tag: "meta", auth: "none", response: { status: 200, description: "`{ ok: true }`" } },
@@ -70,8 +70,14 @@ const meta: RouteSpec[] = [
 const agent: RouteSpec[] = [
   {
     method: "post", path: "/v1/agent/enrol", operationId: "enrolNode", summary: "Enrol a node with a one-time token", tag: "agent", auth: "enrolment",
-    description: "Registers (or re-keys) the node named by `hostname` in the token's pool. Bodies are capped at 64 KiB.",
-    body: enrolRequestSchema, response: { status: 201, description: "The node's serverId, pool and heartbeat interval.", schema: enrolResponseSchema }, errors: ["PAYLOAD_TOO_LARGE"],
+    description:
+      "With an enrolment token: a new node in the token's pool (409 when another node holds the hostname or origin; 400 when the origin breaks the pool's origin rules). With a re-key token: the token's node gets the new key, origin and assertion key. Bodies are capped at 64 KiB.",
+    body: enrolRequestSchema, response: { status: 201, description: "The node's serverId, pool, heartbeat interval, assertion key and approval.", schema: enrolResponseSchema }, errors: ["CONFLICT", "PAYLOAD_TOO_LARGE"],
+  },
+  {
+    method: "post", path: "/v1/agent/rekey", operationId: "rekeyNode", summary: "Replace a node's own key", tag: "agent", auth: "node",
+    description: "Signed with the node's current key like a heartbeat (`aud` broker:rekey, `seq`, `bh`). The node keeps its serverId; its key, origin (checked against the pool's rules) and assertion key change, and the old key stops working at once.",
+    body: rekeyRequestSchema, response: { status: 201, description: "As enrolment answers.", schema: enrolResponseSchema }, errors: ["CONFLICT", "HEARTBEAT_STALE", "PAYLOAD_TOO_LARGE"],
   },
   {
     method: "post", path: "/v1/agent/heartbeat", operationId: "heartbeat", summary: "Report a node's state", tag: "agent", auth: "node",
@@ -98,9 +104,10 @@ const users: RouteSpec[] = [
       status: 201,
       description:
         "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt, protocol, connectUrl }, redirect?: { host, port } }`. " +
-        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`).",
+        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`). " +
+        "A profile the caller may not use is answered like a missing one (404); a new session beyond the profile's `maxSessionsPerUser` (sessions plus pending starts in the pool) is 409 `SESSION_LIMIT_REACHED`.",
     },
-    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+    errors: ["NOT_FOUND", ...PLACEMENT_ERRORS],
   },
   {
     method: "post", path: "/v1/sessions/{sessionId}/resume", operationId: "resumeSession", summary: "Resume one of the caller's sessions", tag: "sessions", auth: "user",
@@ -108,9 +115,11 @@ const users: RouteSpec[] = [
   },
   {
     method: "post", path: "/v1/pools/{pool}/select", operationId: "select", summary: "Choose a server and reserve it", tag: "placement", auth: "user",
-    description: "Runs the pool's chain. Admins may select for any `user`; a user selects as themselves.", params: selectParamSchema, body: poolSelectBodySchema,
+    description:
+      "Runs the pool's chain. Admins may select for any `user`, with or without a `profileId`; a user selects as themselves and must name a `profileId` of this pool that admits them (its ACL, policy, hosts and per-user limit apply; rate-limited like starts).",
+    params: selectParamSchema, body: poolSelectBodySchema,
     response: { status: 200, description: "`{ serverId, hostname, clientAddress, reason, trace, resumeSessionId?, reservationId? }`." },
-    errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
+    errors: ["BAD_REQUEST", "FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
   },
   {
     method: "get", path: "/v1/relay/{serverId}", operationId: "relay", summary: "WebSocket to a node's desktop", tag: "relay", auth: "relayTicket",
@@ -124,16 +133,17 @@ const users: RouteSpec[] = [
 ];
 
 const pools: RouteSpec[] = [
-  { method: "get", path: "/v1/admin/pools", operationId: "listPools", summary: "Every pool", tag: "admin: pools", auth: "admin", response: { status: 200, description: "`{ pools: [{ name, intervalMs, createdAt, policy }] }`." } },
+  { method: "get", path: "/v1/admin/pools", operationId: "listPools", summary: "Every pool", tag: "admin: pools", auth: "admin", response: { status: 200, description: "`{ pools: [{ name, intervalMs, createdAt, policy, originPatterns, allowPrivateOrigins, requireApproval }] }`." } },
   { method: "post", path: "/v1/admin/pools", operationId: "createPool", summary: "Create a pool", tag: "admin: pools", auth: "admin", body: createPoolBodySchema, response: { status: 201, description: "The pool." }, errors: ["CONFLICT"] },
   { method: "get", path: "/v1/admin/pools/{pool}", operationId: "getPool", summary: "One pool", tag: "admin: pools", auth: "admin", params: poolParam, response: { status: 200, description: "The pool." }, errors: ["NOT_FOUND"] },
   {
-    method: "patch", path: "/v1/admin/pools/{pool}", operationId: "updatePool", summary: "Change a pool's heartbeat interval", tag: "admin: pools", auth: "admin",
+    method: "patch", path: "/v1/admin/pools/{pool}", operationId: "updatePool", summary: "Change a pool's settings", tag: "admin: pools", auth: "admin",
+    description: "Heartbeat interval, origin patterns (`*.nodes.example.com`; node origins outside them are refused at enrolment and by the relay), private origins (local runs only), and whether new nodes wait for approval.",
     params: poolParam, body: updatePoolBodySchema, response: { status: 200, description: "The pool; agents get the interval in their next reply." }, errors: ["NOT_FOUND"],
   },
   {
     method: "post", path: "/v1/admin/pools/{pool}/enrolment-tokens", operationId: "issueEnrolmentToken", summary: "Issue a one-time enrolment token", tag: "admin: pools", auth: "admin",
-    params: poolParam, body: enrolmentTokenBodySchema, response: { status: 201, description: "`{ token, pool, expiresAt }`: the token is shown once." }, errors: ["NOT_FOUND"],
+    params: poolParam, body: enrolmentTokenBodySchema, response: { status: 201, description: "`{ token, pool, expiresAt, preApproved }`: the token is shown once. A node enrolled with it is always new (never takes over an enrolled hostname or origin)." }, errors: ["NOT_FOUND"],
   },
   {
     method: "get", path: "/v1/admin/pools/{pool}/export", operationId: "exportPoolConfig", summary: "Export a pool's configuration", tag: "admin: config", auth: "admin",
@@ -152,6 +162,16 @@ const pools: RouteSpec[] = [
 const servers: RouteSpec[] = [
   { method: "get", path: "/v1/admin/pools/{pool}/servers", operationId: "listServers", summary: "A pool's servers, live", tag: "admin: servers", auth: "admin", params: poolParam, response: { status: 200, description: "`{ servers: [...] }`: status, last seen, load, memory, sessions, static data." }, errors: ["NOT_FOUND"] },
   { method: "get", path: "/v1/admin/pools/{pool}/servers/{serverId}", operationId: "getServer", summary: "One server, live", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/approve", operationId: "approveServer", summary: "Approve a pending server", tag: "admin: servers", auth: "admin",
+    description: "In a pool that requires approval, a new node stays `pending` (no placements, its sessions never offered) until approved here. Idempotent.",
+    params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"],
+  },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/rekey-tokens", operationId: "issueRekeyToken", summary: "Issue a one-time re-key token for one server", tag: "admin: servers", auth: "admin",
+    description: "`agent enroll --token` with it keeps the server's id and approval, and replaces its key, origin and assertion key; the old key stops working at once.",
+    params: serverParam, body: rekeyTokenBodySchema, response: { status: 201, description: "`{ token, pool, serverId, expiresAt, preApproved }`: the token is shown once." }, errors: ["NOT_FOUND"],
+  },
   { method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/drain", operationId: "drainServer", summary: "Drain a server (no new sessions)", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
   { method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/undrain", operationId: "undrainServer", summary: "Stop draining a server", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 200, description: "The server." }, errors: ["NOT_FOUND"] },
   {

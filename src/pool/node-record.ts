@@ -13,5 +13,7 @@ export function nodeRecordFromRow(row: NodeRow): NodeRecord {
     staticOverrides: JSON.parse(row.staticOverrides) as StaticData,
     draining: row.draining,
     enrolledAt: row.enrolledAt,
+    approved: row.approved,
+    assertionSalt: row.assertionSalt,
   };
 }

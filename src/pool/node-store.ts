@@ -15,6 +15,10 @@ export interface NodeRecord {
   staticOverrides: StaticData;
   draining: boolean;
   enrolledAt: number;
+  /** False while the node waits for an admin's approval. */
+  approved: boolean;
+  /** Salt of the node's assertion key (see src/tokens/node-assertion.ts). */
+  assertionSalt: string;
 }
 
 export interface StoredNode extends NodeRecord {
@@ -32,6 +36,7 @@ export interface NodeAuth {
   publicKeyJwk: string;
   lastSeq: number;
   draining: boolean;
+  approved: boolean;
 }
 
 interface NodeSqlRow extends Record<string, SqlStorageValue> {
@@ -43,6 +48,8 @@ interface NodeSqlRow extends Record<string, SqlStorageValue> {
   static_overrides: string;
   draining: number;
   enrolled_at: number;
+  approved: number;
+  assertion_salt: string;
   status: string;
   last_seen_at: number | null;
   last_seq: number;
@@ -65,7 +72,7 @@ export class NodeStore {
   /** The few fields a heartbeat check needs. */
   getNodeAuth(serverId: string): NodeAuth | null {
     const node = this.nodes.get(serverId);
-    return node ? { serverId, publicKeyJwk: node.publicKeyJwk, lastSeq: node.lastSeq, draining: node.draining } : null;
+    return node ? { serverId, publicKeyJwk: node.publicKeyJwk, lastSeq: node.lastSeq, draining: node.draining, approved: node.approved } : null;
   }
 
   /** Every node, ordered by hostname. */
@@ -76,8 +83,8 @@ export class NodeStore {
   /** Inserts or replaces a node's catalogue fields; a new key restarts the sequence. */
   upsertNode(node: NodeRecord): void {
     this.sql.exec(
-      `INSERT INTO nodes (server_id, hostname, public_key_jwk, origin_url, client_address, static_overrides, draining, enrolled_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO nodes (server_id, hostname, public_key_jwk, origin_url, client_address, static_overrides, draining, enrolled_at, approved, assertion_salt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(server_id) DO UPDATE SET
          hostname = excluded.hostname,
          last_seq = CASE WHEN nodes.public_key_jwk = excluded.public_key_jwk THEN nodes.last_seq ELSE 0 END,
@@ -86,7 +93,9 @@ export class NodeStore {
          client_address = excluded.client_address,
          static_overrides = excluded.static_overrides,
          draining = excluded.draining,
-         enrolled_at = excluded.enrolled_at`,
+         enrolled_at = excluded.enrolled_at,
+         approved = excluded.approved,
+         assertion_salt = excluded.assertion_salt`,
       node.serverId,
       node.hostname,
       JSON.stringify(node.publicKey),
@@ -95,6 +104,8 @@ export class NodeStore {
       JSON.stringify(node.staticOverrides),
       node.draining ? 1 : 0,
       node.enrolledAt,
+      node.approved ? 1 : 0,
+      node.assertionSalt,
     );
     const [row] = this.sql.exec<NodeSqlRow>("SELECT * FROM nodes WHERE server_id = ?", node.serverId).toArray();
     if (row) this.nodes.set(node.serverId, fromRow(row));
@@ -112,6 +123,12 @@ export class NodeStore {
     this.patch(serverId, { status: "up", lastSeenAt: nowMs, lastSeq: seq, live });
   }
 
+  /** Stores an accepted re-key request's `seq` (the new key is registered separately). */
+  saveSeq(serverId: string, seq: number): void {
+    this.sql.exec("UPDATE nodes SET last_seq = ? WHERE server_id = ?", seq, serverId);
+    this.patch(serverId, { lastSeq: seq });
+  }
+
   markDown(serverIds: string[]): void {
     for (const serverId of serverIds) {
       this.sql.exec("UPDATE nodes SET status = 'down' WHERE server_id = ?", serverId);
@@ -122,6 +139,11 @@ export class NodeStore {
   setDraining(serverId: string, draining: boolean): void {
     this.sql.exec("UPDATE nodes SET draining = ? WHERE server_id = ?", draining ? 1 : 0, serverId);
     this.patch(serverId, { draining });
+  }
+
+  setApproved(serverId: string): void {
+    this.sql.exec("UPDATE nodes SET approved = 1 WHERE server_id = ?", serverId);
+    this.patch(serverId, { approved: true });
   }
 
   setStaticOverrides(serverId: string, overrides: StaticData): void {
@@ -151,6 +173,8 @@ function fromRow(row: NodeSqlRow): StoredNode {
     staticOverrides: JSON.parse(row.static_overrides) as StaticData,
     draining: row.draining === 1,
     enrolledAt: row.enrolled_at,
+    approved: row.approved === 1,
+    assertionSalt: row.assertion_salt,
     status: row.status === "up" ? "up" : "down",
     lastSeenAt: row.last_seen_at,
     lastSeq: row.last_seq,

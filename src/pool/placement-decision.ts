@@ -3,7 +3,7 @@
  * what to record (a reservation for a new session, the decision log entry, the next
  * round-robin counter). The pool object applies those effects; this module decides.
  */
-import { type ChainResult, runChain, type ScriptRunner } from "../balancer/chain.ts";
+import { type ChainResult, runChain, type ScriptRunner, type TraceEntry } from "../balancer/chain.ts";
 import type { Policy } from "../balancer/policy.ts";
 import type { Random } from "../balancer/random.ts";
 import type { ServerView } from "../balancer/types.ts";
@@ -24,6 +24,8 @@ export const SELECTION_SCRIPT_BUDGET_MS = 1000;
 export interface SelectionContext {
   /** Every server of the pool, pending placements counted. */
   servers: ServerView[];
+  /** The pool's live reservations (pending starts), to count what one user holds. */
+  reservations: readonly Reservation[];
   roundRobinCounter: number;
   nowMs: number;
   /** Monotonic ms (`performance.now`): times the steps and spends the script budget. */
@@ -32,6 +34,9 @@ export interface SelectionContext {
   newReservationId: () => string;
   runScript: ScriptRunner;
 }
+
+/** The chain's answer, or the per-user limit's refusal of the new session it chose. */
+type PlacementResult = ChainResult | { ok: false; code: "SESSION_LIMIT_REACHED"; message: string; trace: TraceEntry[] };
 
 export interface SelectionEffects {
   reservation?: Reservation;
@@ -45,9 +50,11 @@ export async function decidePlacement(
   ctx: SelectionContext,
 ): Promise<{ outcome: SelectOutcome; effects: SelectionEffects }> {
   const allowed = request.hostnames && request.hostnames.length > 0 ? new Set(request.hostnames) : null;
-  const servers = ctx.servers.filter((server) => allowed === null || allowed.has(server.hostname));
+  // Nodes waiting for approval are invisible to placement: no sessions, and nothing they report is resumed.
+  const approved = ctx.servers.filter((server) => server.status !== "pending");
+  const servers = approved.filter((server) => allowed === null || allowed.has(server.hostname));
   const login = request.user.login;
-  const result = await runChain(
+  const chain = await runChain(
     policy,
     {
       action: request.action,
@@ -59,6 +66,7 @@ export async function decidePlacement(
     { nowMs: ctx.nowMs, random: ctx.random, clock: ctx.clock, scriptBudgetMs: SELECTION_SCRIPT_BUDGET_MS },
     ctx.runScript,
   );
+  const result = withinUserLimit(chain, request, heldBy(login, approved, ctx.reservations));
   const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
   const effects: SelectionEffects = request.dryRun ? {} : recordedEffects(request, result, chosen, ctx);
   if (!result.ok) return { outcome: err({ code: result.code, message: result.message, trace: result.trace }), effects };
@@ -80,7 +88,7 @@ export async function decidePlacement(
   };
 }
 
-function recordedEffects(request: SelectRequest, result: ChainResult, chosen: ServerView | undefined, ctx: SelectionContext): SelectionEffects {
+function recordedEffects(request: SelectRequest, result: PlacementResult, chosen: ServerView | undefined, ctx: SelectionContext): SelectionEffects {
   const login = request.user.login;
   const effects: SelectionEffects = {
     nextRoundRobinCounter: ctx.roundRobinCounter + 1,
@@ -107,4 +115,25 @@ function recordedEffects(request: SelectRequest, result: ChainResult, chosen: Se
     };
   }
   return effects;
+}
+
+/** Sessions plus pending starts `login` holds in the pool (approved servers only). */
+function heldBy(login: string, servers: readonly ServerView[], reservations: readonly Reservation[]): number {
+  return sessionsOfUser(servers, login).length + reservations.filter((reservation) => reservation.user === login).length;
+}
+
+/**
+ * A new session beyond the request's per-user limit is refused (Guacamole's
+ * `max_connections_per_user`, DCV's per-owner limits); resuming one the user holds never is.
+ */
+function withinUserLimit(result: ChainResult, request: SelectRequest, held: number): PlacementResult {
+  const limit = request.maxUserSessions;
+  const isNewSession = request.action === "session/start" && result.ok && result.resumeSessionId === undefined;
+  if (limit === undefined || !isNewSession || held < limit) return result;
+  return {
+    ok: false,
+    code: "SESSION_LIMIT_REACHED",
+    message: `you hold ${held} session${held === 1 ? "" : "s"} or pending starts in this pool; the limit is ${limit}`,
+    trace: result.trace,
+  };
 }

@@ -8,6 +8,8 @@ import type { Reservation } from "./placement.ts";
 
 /** How many decisions the log keeps (oldest dropped first). */
 export const DECISION_LOG_SIZE = 200;
+/** How many of those one user may fill, so one user's requests never crowd the others out. */
+export const DECISIONS_PER_USER = 20;
 
 export interface Decision {
   id: number;
@@ -102,7 +104,13 @@ export class PlacementStore {
       decision.resumeSessionId,
       JSON.stringify(decision.trace),
     );
-    this.sql.exec("DELETE FROM decisions WHERE id <= (SELECT MAX(id) FROM decisions) - ?", DECISION_LOG_SIZE);
+    this.sql.exec(
+      "DELETE FROM decisions WHERE user = ? AND id <= (SELECT id FROM decisions WHERE user = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+      decision.user,
+      decision.user,
+      DECISIONS_PER_USER,
+    );
+    this.sql.exec("DELETE FROM decisions WHERE id <= (SELECT id FROM decisions ORDER BY id DESC LIMIT 1 OFFSET ?)", DECISION_LOG_SIZE);
   }
 
   recentDecisions(limit: number): Decision[] {

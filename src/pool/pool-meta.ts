@@ -2,9 +2,10 @@
  * The pool object's settings and counters (the `meta` table), with a typed accessor for each key.
  * Values are cached in memory and written through, so reads on the select path cost nothing.
  */
+import type { OriginRules } from "../cluster/origin-policy.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../protocol.ts";
 
-type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter";
+type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter" | "origin_rules";
 
 export class PoolMeta {
   private readonly sql: SqlStorage;
@@ -44,6 +45,16 @@ export class PoolMeta {
 
   set policyJson(json: string) {
     this.write("policy", json);
+  }
+
+  /** The pool's origin allow-list as the catalogue has it; none allowed until configured. */
+  get originRules(): OriginRules {
+    const json = this.read("origin_rules");
+    return json === null ? { patterns: [], allowPrivate: false } : (JSON.parse(json) as OriginRules);
+  }
+
+  set originRules(rules: OriginRules) {
+    this.write("origin_rules", JSON.stringify(rules));
   }
 
   get roundRobinCounter(): number {

@@ -1,22 +1,23 @@
 /**
  * One Durable Object per pool: the authority for which nodes are up right now. It keeps its
- * nodes' live state in SQLite (surviving eviction), verifies heartbeats with each node's enrolled
- * key, places sessions and runs the liveness alarm. Decisions live in pure modules (liveness,
- * server-view, placement-decision, the balancer); this class validates, calls one of them and
- * stores what it says. It never reads D1 on the heartbeat path (recovery is the Worker's).
+ * nodes' live state in SQLite (surviving eviction), verifies their signed requests, places
+ * sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
+ * placement-decision, the balancer); this class validates, calls one of them and stores what it
+ * says. It never reads D1 on the heartbeat path (recovery is the Worker's).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { PolicyInput } from "../balancer/policy.ts";
+import type { OriginRules } from "../cluster/origin-policy.ts";
 import { randomId } from "../core/crypto.ts";
+import { configureLog, log } from "../core/log.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
-import type { HeartbeatBody, HeartbeatReply, StaticData } from "../protocol.ts";
+import { HEARTBEAT_AUDIENCE, type HeartbeatBody, type HeartbeatReply, REKEY_AUDIENCE, type StaticData } from "../protocol.ts";
 import { createScriptRunner, type ScriptRunner } from "../sandbox/script-runner.ts";
-import { verifyHeartbeatToken } from "../tokens/heartbeat-token.ts";
 import { expiredNodes, nextAlarmAt } from "./liveness.ts";
-import { NodeKeys } from "./node-keys.ts";
 import { type NodeRecord, NodeStore } from "./node-store.ts";
+import { type NodeRequestInput, NodeRequests } from "./node-requests.ts";
 import { NonceStore } from "./nonce-store.ts";
 import { confirmedReservations, pendingByServer } from "./placement.ts";
 import { decidePlacement } from "./placement-decision.ts";
@@ -24,28 +25,31 @@ import { type Decision, PlacementStore } from "./placement-store.ts";
 import { parsePolicy, PolicyLoader } from "./policy-loader.ts";
 import type { PoolFailure } from "./pool-failure.ts";
 import { PoolMeta } from "./pool-meta.ts";
-import { type RelayTarget, sessionsOn } from "./projections.ts";
+import { type RelayTarget, relayTargetOf, sessionsOn } from "./projections.ts";
 import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
 import { migratePoolSchema } from "./sql-schema.ts";
-import { configureLog, log } from "../core/log.ts";
 
-export interface HeartbeatInput {
-  pool: string;
-  serverId: string;
-  token: string;
-  /** base64url SHA-256 of the raw body, computed by the Worker. */
-  bodyHash: string;
+export type { NodeRequestInput } from "./node-requests.ts";
+
+export interface HeartbeatInput extends NodeRequestInput {
   body: HeartbeatBody;
+}
+
+/** What the object keeps of its pool's catalogue row. */
+export interface PoolSettings {
+  pool: string;
+  intervalMs: number;
+  originRules: OriginRules;
 }
 
 export class PoolObject extends DurableObject<Env> {
   private readonly meta: PoolMeta;
   private readonly nodes: NodeStore;
+  private readonly requests: NodeRequests;
   private readonly placement: PlacementStore;
   private readonly nonces: NonceStore;
   private readonly policy: PolicyLoader;
-  private readonly keys = new NodeKeys();
   private readonly runScript: ScriptRunner;
   /** Live selections run one at a time (script steps await), so each sees the last one's reservation. */
   private selecting: Promise<unknown> = Promise.resolve();
@@ -57,6 +61,7 @@ export class PoolObject extends DurableObject<Env> {
     migratePoolSchema(ctx.storage.sql);
     this.meta = new PoolMeta(ctx.storage.sql);
     this.nodes = new NodeStore(ctx.storage.sql);
+    this.requests = new NodeRequests(this.nodes);
     this.placement = new PlacementStore(ctx.storage.sql);
     this.nonces = new NonceStore(ctx.storage.sql);
     this.policy = new PolicyLoader(this.meta, async () => (await findPool(env.DB, this.meta.pool))?.policy ?? null);
@@ -66,51 +71,46 @@ export class PoolObject extends DurableObject<Env> {
     });
   }
 
-  /** Sets the pool's name and heartbeat interval (idempotent). */
-  async configure(pool: string, intervalMs: number): Promise<void> {
-    this.meta.pool = pool;
-    this.meta.intervalMs = intervalMs;
+  /** Sets the pool's name, heartbeat interval and origin rules, as the catalogue has them (idempotent). */
+  async configure(settings: PoolSettings): Promise<void> {
+    this.meta.pool = settings.pool;
+    this.meta.intervalMs = settings.intervalMs;
+    this.meta.originRules = settings.originRules;
   }
 
-  /** Adds or re-keys a node after enrolment (or recovery); a new key resets its heartbeat sequence. */
-  async registerNode(pool: string, intervalMs: number, record: NodeRecord): Promise<void> {
-    await this.configure(pool, intervalMs);
+  /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence. */
+  async registerNode(settings: PoolSettings, record: NodeRecord): Promise<void> {
+    await this.configure(settings);
     this.nodes.upsertNode(record);
-    this.keys.forget(record.serverId);
+    this.requests.forget(record.serverId);
   }
 
   /**
    * Verifies and records one heartbeat. Refused beats (bad token, replayed or reordered seq)
-   * change nothing; a node this object does not hold is "unknown-node" (the Worker may recover
-   * it from the catalogue and retry). Never touches D1.
+   * change nothing; a node this object does not hold is "unknown-node". Never touches D1.
    */
   async recordHeartbeat(input: HeartbeatInput): Promise<Result<HeartbeatReply, PoolFailure>> {
-    const stored = this.nodes.getNodeAuth(input.serverId);
-    if (!stored) return err("unknown-node");
+    const verdict = await this.requests.verify(input, HEARTBEAT_AUDIENCE);
+    if (!verdict.ok) return verdict;
     const nowMs = Date.now();
-    const verdict = await verifyHeartbeatToken({
-      token: input.token,
-      key: await this.keys.keyOf(stored),
-      serverId: stored.serverId,
-      pool: input.pool,
-      bodyHash: input.bodyHash,
-      lastSeq: stored.lastSeq,
-      nowSeconds: Math.floor(nowMs / 1000),
-    });
-    if (!verdict.ok) {
-      log.warn(`heartbeat refused for ${input.serverId}: ${verdict.error.reason}: ${verdict.error.detail}`);
-      return err(verdict.error.reason === "stale-sequence" ? "stale-heartbeat" : "bad-heartbeat");
-    }
-    // Verification awaited, so another beat, a re-key or a removal may have run meanwhile:
-    // re-read and re-check synchronously right before the write.
-    const current = this.nodes.getNodeAuth(stored.serverId);
-    if (!current || current.publicKeyJwk !== stored.publicKeyJwk) return err("bad-heartbeat");
-    if (verdict.value.seq <= current.lastSeq) return err("stale-heartbeat");
-    this.nodes.saveBeat(stored.serverId, verdict.value.seq, nowMs, input.body);
-    const held = this.placement.reservationsFor(stored.serverId, nowMs);
+    this.nodes.saveBeat(input.serverId, verdict.value.seq, nowMs, input.body);
+    const held = this.placement.reservationsFor(input.serverId, nowMs);
     if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, input.body.sessions));
     await this.ensureAlarm();
-    return ok({ status: nodeStatus({ status: "up", draining: current.draining }), draining: current.draining, intervalMs: this.meta.intervalMs });
+    const { draining, approved } = verdict.value.node;
+    return ok({ status: nodeStatus({ status: "up", draining, approved }), draining, intervalMs: this.meta.intervalMs });
+  }
+
+  /**
+   * Verifies a re-key request signed with the node's current key (audience `broker:rekey`). It
+   * consumes a sequence number like a heartbeat, so it cannot be replayed; the Worker then stores
+   * the new key in the catalogue and registers it here.
+   */
+  async verifyRekey(input: NodeRequestInput): Promise<Result<null, PoolFailure>> {
+    const verdict = await this.requests.verify(input, REKEY_AUDIENCE);
+    if (!verdict.ok) return verdict;
+    this.nodes.saveSeq(input.serverId, verdict.value.seq);
+    return ok(null);
   }
 
   async listServers(): Promise<AdminServerView[]> {
@@ -120,12 +120,19 @@ export class PoolObject extends DurableObject<Env> {
   async getServer(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
     const node = this.nodes.getNode(serverId);
     if (!node) return err("unknown-server");
-    return ok(toServerView(node, this.meta.pool, this.placement.reservationsFor(serverId, Date.now()).length));
+    return ok(toServerView(node, this.meta.pool, this.placement.reservationsFor(serverId, Date.now()).length, this.meta.originRules));
   }
 
   async setDraining(serverId: string, draining: boolean): Promise<Result<AdminServerView, PoolFailure>> {
     if (!this.nodes.getNode(serverId)) return err("unknown-server");
     this.nodes.setDraining(serverId, draining);
+    return this.getServer(serverId);
+  }
+
+  /** An admin approved a pending node: it takes placements from now on. */
+  async approveNode(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
+    if (!this.nodes.getNode(serverId)) return err("unknown-server");
+    this.nodes.setApproved(serverId);
     return this.getServer(serverId);
   }
 
@@ -139,16 +146,12 @@ export class PoolObject extends DurableObject<Env> {
   async removeNode(serverId: string): Promise<void> {
     this.nodes.deleteNode(serverId);
     this.placement.deleteReservationsOf(serverId);
-    this.keys.forget(serverId);
-  }
-
-  async setIntervalMs(intervalMs: number): Promise<void> {
-    this.meta.intervalMs = intervalMs;
+    this.requests.forget(serverId);
   }
 
   /**
-   * Runs the pool's balancing chain (or `request.policy`) over the live servers. A real
-   * `session/start` that is not a resume reserves the chosen server; every real decision is
+   * Runs the pool's balancing chain (or `request.policy`) over the live, approved servers. A
+   * real `session/start` that is not a resume reserves the chosen server; every real decision is
    * logged with its trace. Live selections are serialized. Dry runs change nothing, so they run
    * beside the queue: an admin's slow script never holds up a user's placement.
    */
@@ -168,7 +171,7 @@ export class PoolObject extends DurableObject<Env> {
     this.policy.store(policy);
   }
 
-  /** Sessions of one user (or of everyone when `login` is null) on this pool's servers. */
+  /** Sessions of one user (or of everyone when `login` is null) on this pool's approved servers. */
   async listSessions(login: string | null): Promise<PoolSession[]> {
     return sessionsOn(this.serverViews(), login);
   }
@@ -182,9 +185,14 @@ export class PoolObject extends DurableObject<Env> {
     return { spent: true, target: this.relayTarget(serverId) };
   }
 
-  /** The relay could not reach this node: count it down until its next good heartbeat. */
-  async markSuspect(serverId: string): Promise<void> {
+  /**
+   * The relay could not reach this node for the new session `reservationId`: count the node down
+   * until its next good heartbeat, and drop that reservation (the session never started, so it
+   * must not count against the node's load or the user's limit).
+   */
+  async markSuspect(serverId: string, reservationId: string): Promise<void> {
     this.nodes.markDown([serverId]);
+    this.placement.deleteReservations([reservationId]);
   }
 
   /** Where a server is, for the relay's fallback after a re-selection. */
@@ -209,10 +217,12 @@ export class PoolObject extends DurableObject<Env> {
   private async selectNow(request: SelectRequest): Promise<SelectOutcome> {
     const policy = request.policy === undefined ? await this.policy.current() : parsePolicy(request.policy);
     if (!policy.ok) return err({ code: "BAD_REQUEST", message: "the policy is invalid", trace: [] });
+    const nowMs = Date.now();
     const { outcome, effects } = await decidePlacement(policy.value, request, {
       servers: this.serverViews(),
+      reservations: this.placement.liveReservations(nowMs),
       roundRobinCounter: this.meta.roundRobinCounter,
-      nowMs: Date.now(),
+      nowMs,
       clock: () => performance.now(),
       random: Math.random,
       newReservationId: () => randomId("rsv"),
@@ -227,13 +237,13 @@ export class PoolObject extends DurableObject<Env> {
   /** Every node as the balancer and the admin see it, with unconfirmed placements counted. */
   private serverViews(): AdminServerView[] {
     const pending = pendingByServer(this.placement.liveReservations(Date.now()));
-    const pool = this.meta.pool;
-    return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0));
+    const { pool, originRules } = this.meta;
+    return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0, originRules));
   }
 
   private relayTarget(serverId: string): RelayTarget | null {
     const node = this.nodes.getNode(serverId);
-    return node ? { originUrl: node.originUrl, hostname: node.hostname, status: nodeStatus(node) } : null;
+    return node ? relayTargetOf(node, this.meta.originRules) : null;
   }
 
   private async ensureAlarm(): Promise<void> {

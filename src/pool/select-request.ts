@@ -3,6 +3,7 @@ import type { ChainErrorCode, TraceEntry } from "../balancer/chain.ts";
 import type { PolicyInput } from "../balancer/policy.ts";
 import type { BalanceAction } from "../balancer/step.ts";
 import type { Result } from "../core/result.ts";
+import type { NodeStatus } from "../protocol.ts";
 
 export interface SelectRequest {
   action: BalanceAction;
@@ -15,6 +16,8 @@ export interface SelectRequest {
   dryRun?: boolean;
   /** Only these servers (by enrolled hostname) are candidates: a profile's host list. */
   hostnames?: string[];
+  /** A new session is refused (SESSION_LIMIT_REACHED) when the user already holds this many sessions plus pending starts in the pool. */
+  maxUserSessions?: number;
 }
 
 export interface SelectDecision {
@@ -40,12 +43,12 @@ export interface PoolSession {
   hostname: string;
   pool: string;
   /** Whether its server is up; sessions of down servers are listed but cannot be reached. */
-  serverStatus: "up" | "down" | "draining";
+  serverStatus: Exclude<NodeStatus, "pending">;
 }
 
-/** Why a placement failed; `code` is the broker error it becomes (422, 502, 503 or 400). */
+/** Why a placement failed; `code` is the broker error it becomes (422, 502, 503, 409 or 400). */
 export interface SelectFailure {
-  code: ChainErrorCode | "BAD_REQUEST";
+  code: ChainErrorCode | "BAD_REQUEST" | "SESSION_LIMIT_REACHED";
   message: string;
   trace: TraceEntry[];
 }

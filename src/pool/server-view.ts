@@ -1,20 +1,25 @@
 /** Shapes a stored node into the view the balancer and the admin API read (pure). */
 import type { ServerView } from "../balancer/types.ts";
+import { checkOrigin, type OriginRules } from "../cluster/origin-policy.ts";
 import type { NodeStatus } from "../protocol.ts";
 import type { StoredNode } from "./node-store.ts";
 
 /** The admin's view: the balancer's, plus how the broker reaches the node. */
 export interface AdminServerView extends ServerView {
   originUrl: string;
+  /** Whether the origin passes the pool's origin rules now (the relay refuses it otherwise). */
+  originAllowed: boolean;
   enrolledAt: number;
 }
 
-export function nodeStatus(node: Pick<StoredNode, "status" | "draining">): NodeStatus {
+/** A node waiting for approval is `pending` whatever its heartbeats say: it takes no placements. */
+export function nodeStatus(node: Pick<StoredNode, "status" | "draining" | "approved">): NodeStatus {
+  if (!node.approved) return "pending";
   if (node.status === "down") return "down";
   return node.draining ? "draining" : "up";
 }
 
-export function toServerView(node: StoredNode, pool: string, pendingSessions: number): AdminServerView {
+export function toServerView(node: StoredNode, pool: string, pendingSessions: number, rules: OriginRules): AdminServerView {
   const live = node.live;
   const sessions = live?.sessions ?? [];
   return {
@@ -37,6 +42,7 @@ export function toServerView(node: StoredNode, pool: string, pendingSessions: nu
     metrics: live?.metrics ?? {},
     clientAddress: node.clientAddress,
     originUrl: node.originUrl,
+    originAllowed: checkOrigin(node.originUrl, rules).ok,
     enrolledAt: node.enrolledAt,
   };
 }

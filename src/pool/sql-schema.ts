@@ -42,6 +42,13 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE IF NOT EXISTS spent_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
   `,
+  // Node approval and per-node assertion keys (the catalogue's columns of the same names).
+  `
+  ALTER TABLE nodes ADD COLUMN approved INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE nodes ADD COLUMN assertion_salt TEXT NOT NULL DEFAULT '';
+  CREATE INDEX IF NOT EXISTS reservations_user ON reservations (user);
+  CREATE INDEX IF NOT EXISTS decisions_user ON decisions (user);
+  `,
 ];
 
 export const POOL_SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,9 @@ import { profileAclSchema } from "./acl-schema.ts";
 
 export const MAX_PROFILE_HOSTS = 256;
 export const MAX_X2GO_OPTIONS = 128;
+/** A user may hold a few desktops at once (a suspended one and a new one, say), not a pool's worth. */
+export const DEFAULT_SESSIONS_PER_USER = 3;
+export const MAX_SESSIONS_PER_USER = 100;
 /** X2Go's default command (python-x2go `X2GO_SESSIONPROFILE_DEFAULTS`). */
 export const DEFAULT_COMMAND = "TERMINAL";
 
@@ -104,6 +107,8 @@ function profileSchemas(text: TextSchema) {
     policy: policySchema.nullable().default(null),
     acl: profileAclSchema.default({}),
     x2goOptions: x2goOptions.default({}),
+    /** Sessions plus pending starts one user may hold in the pool when starting through this profile. */
+    maxSessionsPerUser: z.number().int().min(1).max(MAX_SESSIONS_PER_USER).default(DEFAULT_SESSIONS_PER_USER),
   });
   return { x2goOptions, body, profile: body.extend({ id: profileIdSchema }) };
 }

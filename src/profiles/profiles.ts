@@ -64,6 +64,7 @@ export function profileFromRow(row: ProfileRow): Profile {
     policy: readJson(row.policy),
     acl: readJson(row.acl),
     x2goOptions: readJson(row.x2goOptions),
+    maxSessionsPerUser: row.maxSessionsPerUser,
   });
   if (!parsed.success) throw new BrokerError("INTERNAL", `stored profile ${row.id} is invalid: ${describeIssues(parsed.error)}`);
   return { ...parsed.data, createdAt: row.createdAt, updatedAt: row.updatedAt };
@@ -80,6 +81,7 @@ function rowFromSpec(spec: ProfileSpec, createdAt: number, updatedAt: number): P
     policy: spec.policy === null ? null : JSON.stringify(spec.policy),
     acl: JSON.stringify(spec.acl),
     x2goOptions: JSON.stringify(spec.x2goOptions),
+    maxSessionsPerUser: spec.maxSessionsPerUser,
     createdAt,
     updatedAt,
   };

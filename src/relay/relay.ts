@@ -47,7 +47,8 @@ export function readTicket(ticketParam: string | undefined, protocolHeader: stri
   };
 }
 
-async function originHeaders(env: Env, user: { sub: string; sid: string }, serverId: string, client: Headers, protocols: string[]): Promise<Headers> {
+/** Sent only to origins that pass the pool's origin rules (the caller checks `originAllowed`). */
+async function originHeaders(env: Env, user: { sub: string; sid: string }, node: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
   const headers = new Headers({ Upgrade: "websocket", Connection: "Upgrade" });
   for (const name of PASSED_HEADERS) {
     const value = client.get(name);
@@ -60,9 +61,9 @@ async function originHeaders(env: Env, user: { sub: string; sid: string }, serve
   }
   headers.set("X-Broker-User", user.sub);
   headers.set("X-Broker-Session", user.sid);
-  headers.set("X-Broker-Server", serverId);
+  headers.set("X-Broker-Server", node.serverId);
   const key = signingKey(env.SIGNING_KEY);
-  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { serverId, login: user.sub, sessionId: user.sid }, Date.now()));
+  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { ...node, login: user.sub, sessionId: user.sid }, Date.now()));
   return headers;
 }
 
@@ -104,7 +105,12 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
   const { claims, target } = await redeemTicket(env, offer.ticket, request.serverId, nowMs);
   if (!target) throw new BrokerError("NOT_FOUND", `no server ${request.serverId}`);
   const connect = async (serverId: string, where: RelayTarget, sessionId: string) => {
-    const response = await connectOrigin(where.originUrl, await originHeaders(env, { sub: claims.sub, sid: sessionId }, serverId, request.headers, offer.protocols));
+    if (!where.originAllowed) {
+      log.warn(`relay to ${serverId} refused: its origin is outside pool ${claims.pool}'s origin rules`);
+      return null;
+    }
+    const node = { serverId, assertionSalt: where.assertionSalt };
+    const response = await connectOrigin(where.originUrl, await originHeaders(env, { sub: claims.sub, sid: sessionId }, node, request.headers, offer.protocols));
     return response && answerUpgrade(response, offer.ticketProtocol);
   };
   if (target.status !== "down") {
@@ -113,7 +119,7 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
   }
   const isNewSession = claims.sid.startsWith("rsv_");
   if (!isNewSession) throw new BrokerError("ORIGIN_UNREACHABLE", "the desktop server holding this session cannot be reached");
-  await poolStub(env, claims.pool).markSuspect(request.serverId);
+  await poolStub(env, claims.pool).markSuspect(request.serverId, claims.sid);
   const again = await placeAgain(env, claims, request.serverId, request.clientIp);
   const retried = await connect(again.serverId, again.target, again.sessionId);
   if (retried) return retried;

@@ -1,20 +1,18 @@
-/** The admin API (the ADMIN_TOKEN bearer, or a signed-in admin user): pools, enrolment tokens, servers, policies. */
+/** The admin API (the ADMIN_TOKEN bearer, or a signed-in admin user): pools, their settings and policies, enrolment tokens. Servers: ./servers.ts. */
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdminIdentity } from "../auth/user-auth.ts";
 import { listPools } from "../db/queries.ts";
+import { originPatternsSchema } from "../cluster/origin-policy.ts";
 import type { AppEnv } from "../env.ts";
-import { removeNode, setDraining, setStaticOverrides } from "../cluster/nodes.ts";
-import { createPool, issueEnrolmentToken, setPoolInterval } from "../cluster/pools.ts";
+import { createPool, issueEnrolmentToken, poolView, updatePool } from "../cluster/pools.ts";
 import { existingPool, requirePool } from "../pool/pool-gateway.ts";
-import { unwrapPool } from "../pool/pool-failure.ts";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   MAX_HEARTBEAT_INTERVAL_MS,
   MIN_HEARTBEAT_INTERVAL_MS,
   poolNameSchema,
   serverIdSchema,
-  staticDataSchema,
 } from "../protocol.ts";
 import { policySchema } from "../balancer/policy.ts";
 import { DRY_RUN_USER, dryRun, savePolicy } from "../cluster/policies.ts";
@@ -25,29 +23,43 @@ import { validate } from "../core/validation.ts";
 export const intervalMsSchema = z.number().int().min(MIN_HEARTBEAT_INTERVAL_MS).max(MAX_HEARTBEAT_INTERVAL_MS);
 export const poolParam = z.object({ pool: poolNameSchema });
 export const serverParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema });
-export const createPoolBodySchema = z.object({ name: poolNameSchema, intervalMs: intervalMsSchema.optional() }).strict();
-export const updatePoolBodySchema = z.object({ intervalMs: intervalMsSchema }).strict();
+const poolSettingsShape = {
+  intervalMs: intervalMsSchema.optional(),
+  /** Hostname patterns node origins must match (`*.nodes.example.com`); none allowed until set. */
+  originPatterns: originPatternsSchema.optional(),
+  /** Allow loopback, private and IP-literal origins (local runs and tests only). Default false. */
+  allowPrivateOrigins: z.boolean().optional(),
+  /** New nodes wait for an admin's approval. Default true. */
+  requireApproval: z.boolean().optional(),
+};
+export const createPoolBodySchema = z.strictObject({ name: poolNameSchema, ...poolSettingsShape });
+export const updatePoolBodySchema = z
+  .strictObject(poolSettingsShape)
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), "name at least one setting to change");
 export const putPolicyBodySchema = z.strictObject({ policy: policySchema.nullable(), dryRun: selectBodySchema.optional() });
 export const dryRunBodySchema = selectBodySchema.extend({ policy: policySchema.optional() });
 export const decisionsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
-export const enrolmentTokenBodySchema = z.object({ ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600) }).strict();
-export const staticDataBodySchema = z.object({ staticData: staticDataSchema }).strict();
+export const enrolmentTokenBodySchema = z.strictObject({
+  ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  /** A node enrolled with this token needs no approval (automated roll-outs). Default false. */
+  preApproved: z.boolean().default(false),
+});
 
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdminIdentity)
-  .get("/pools", async (c) => c.json({ pools: await listPools(c.env.DB) }))
+  .get("/pools", async (c) => c.json({ pools: (await listPools(c.env.DB)).map(poolView) }))
   .post(
     "/pools",
     validate("json", createPoolBodySchema),
     async (c) => {
-      const { name, intervalMs } = c.req.valid("json");
-      const defaultIntervalMs = Number(c.env.DEFAULT_INTERVAL_MS) || DEFAULT_HEARTBEAT_INTERVAL_MS;
-      return c.json(await createPool(c.env, name, intervalMs ?? defaultIntervalMs, Date.now()), 201);
+      const { name, ...settings } = c.req.valid("json");
+      const intervalMs = settings.intervalMs ?? (Number(c.env.DEFAULT_INTERVAL_MS) || DEFAULT_HEARTBEAT_INTERVAL_MS);
+      return c.json(await createPool(c.env, name, { ...settings, intervalMs }, Date.now()), 201);
     },
   )
-  .get("/pools/:pool", validate("param", poolParam), async (c) => c.json(await requirePool(c.env, c.req.valid("param").pool)))
+  .get("/pools/:pool", validate("param", poolParam), async (c) => c.json(poolView(await requirePool(c.env, c.req.valid("param").pool))))
   .patch("/pools/:pool", validate("param", poolParam), validate("json", updatePoolBodySchema), async (c) =>
-    c.json(await setPoolInterval(c.env, c.req.valid("param").pool, c.req.valid("json").intervalMs)),
+    c.json(await updatePool(c.env, c.req.valid("param").pool, c.req.valid("json"))),
   )
   .get("/pools/:pool/policy", validate("param", poolParam), async (c) => {
     const policy = await (await existingPool(c.env, c.req.valid("param").pool)).getPolicy();
@@ -85,34 +97,5 @@ export const adminRoutes = new Hono<AppEnv>()
     "/pools/:pool/enrolment-tokens",
     validate("param", poolParam),
     validate("json", enrolmentTokenBodySchema),
-    async (c) => c.json(await issueEnrolmentToken(c.env, c.req.valid("param").pool, c.req.valid("json").ttlSeconds, Date.now()), 201),
-  )
-  .get("/pools/:pool/servers", validate("param", poolParam), async (c) => {
-    return c.json({ servers: await (await existingPool(c.env, c.req.valid("param").pool)).listServers() });
-  })
-  .get("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
-    const { pool, serverId } = c.req.valid("param");
-    return c.json(unwrapPool(await (await existingPool(c.env, pool)).getServer(serverId), serverId));
-  })
-  .post("/pools/:pool/servers/:serverId/drain", validate("param", serverParam), async (c) => {
-    const { pool, serverId } = c.req.valid("param");
-    return c.json(await setDraining(c.env, pool, serverId, true));
-  })
-  .post("/pools/:pool/servers/:serverId/undrain", validate("param", serverParam), async (c) => {
-    const { pool, serverId } = c.req.valid("param");
-    return c.json(await setDraining(c.env, pool, serverId, false));
-  })
-  .put(
-    "/pools/:pool/servers/:serverId/static-data",
-    validate("param", serverParam),
-    validate("json", staticDataBodySchema),
-    async (c) => {
-      const { pool, serverId } = c.req.valid("param");
-      return c.json(await setStaticOverrides(c.env, pool, serverId, c.req.valid("json").staticData));
-    },
-  )
-  .delete("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
-    const { pool, serverId } = c.req.valid("param");
-    await removeNode(c.env, pool, serverId);
-    return c.body(null, 204);
-  });
+    async (c) => c.json(await issueEnrolmentToken(c.env, c.req.valid("param").pool, c.req.valid("json"), Date.now()), 201),
+  );

@@ -1,16 +1,17 @@
-/** Routes the node agent calls: enrolment (with a one-time token) and signed heartbeats. */
-import { Hono } from "hono";
+/** Routes the node agent calls: enrolment (with a one-time token), signed heartbeats and re-keys. */
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../auth/admin.ts";
-import { acceptEnrolment } from "../cluster/enrolment.ts";
+import type { z } from "zod";
+import { acceptEnrolment, acceptRekey } from "../cluster/enrolment.ts";
 import { acceptHeartbeat } from "../cluster/nodes.ts";
 import { sha256Base64Url } from "../core/crypto.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
 import { clientAddressKey, ENROL_RULE, rateLimit } from "../core/rate-limit.ts";
 import { parseJsonText, parseOrThrow, validate } from "../core/validation.ts";
 import type { AppEnv } from "../env.ts";
-import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES } from "../protocol.ts";
-import { peekNodeToken } from "../tokens/heartbeat-token.ts";
+import { enrolRequestSchema, heartbeatBodySchema, MAX_HEARTBEAT_BODY_BYTES, rekeyRequestSchema } from "../protocol.ts";
+import { peekNodeToken } from "../tokens/node-token.ts";
 
 const tooLarge = () => {
   throw new BrokerError("PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_HEARTBEAT_BODY_BYTES} bytes`);
@@ -22,10 +23,23 @@ export const agentRoutes = new Hono<AppEnv>()
     return c.json(enrolled, 201);
   })
   .post("/heartbeat", bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), async (c) => {
-    const token = bearerToken(c.req.header("Authorization"));
-    const routing = token ? peekNodeToken(token) : null;
-    if (!token || !routing) throw unauthorized();
-    const raw = new Uint8Array(await c.req.arrayBuffer());
-    const body = parseOrThrow(heartbeatBodySchema, parseJsonText(c.req.header("Content-Type"), new TextDecoder().decode(raw)), "heartbeat");
-    return c.json(await acceptHeartbeat(c.env, { pool: routing.pool, serverId: routing.serverId, token, bodyHash: await sha256Base64Url(raw), body }));
+    const { signed, body } = await readSignedBody(c, heartbeatBodySchema, "heartbeat");
+    return c.json(await acceptHeartbeat(c.env, { ...signed, body }));
+  })
+  .post("/rekey", rateLimit(ENROL_RULE, clientAddressKey), bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), async (c) => {
+    const { signed, body } = await readSignedBody(c, rekeyRequestSchema, "re-key request");
+    return c.json(await acceptRekey(c.env, signed, body, Date.now()), 201);
   });
+
+/**
+ * A body a node signed (heartbeat, re-key): the bearer token's routing claims (verified later by
+ * the pool object), the body hash the token must name, and the body checked against `schema`.
+ */
+async function readSignedBody<T extends z.ZodType>(c: Context<AppEnv>, schema: T, what: string) {
+  const token = bearerToken(c.req.header("Authorization"));
+  const routing = token ? peekNodeToken(token) : null;
+  if (!token || !routing) throw unauthorized();
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  const body = parseOrThrow(schema, parseJsonText(c.req.header("Content-Type"), new TextDecoder().decode(raw)), what);
+  return { signed: { pool: routing.pool, serverId: routing.serverId, token, bodyHash: await sha256Base64Url(raw) }, body };
+}

@@ -1,12 +1,14 @@
 /**
  * The assertion the relay adds for the node (`X-Broker-Assertion`): a short token naming the user
- * and session, audience `node:<serverId>`, signed with a key derived for that node alone
- * (HMAC-SHA256 of SIGNING_KEY over the serverId). The node receives its key at enrolment
- * (`assertionKey`), so it can verify assertions meant for it and nothing else; one node's key
- * says nothing about another's. The agent verifies with `verifyNodeAssertion`.
+ * and session, audience `node:<serverId>`, signed with a key of that node's alone: HMAC-SHA256 of
+ * SIGNING_KEY over the serverId and a random salt drawn at every enrolment and re-key (kept in
+ * the catalogue). The node receives its key at enrolment (`assertionKey`), so it can verify
+ * assertions meant for it and nothing else; one node's key says nothing about another's, a
+ * re-key retires the old one at once, and the catalogue alone does not reveal any key. The agent
+ * verifies with `verifyNodeAssertion`.
  */
 import { z } from "zod";
-import { toBase64Url } from "../core/crypto.ts";
+import { toBase64Url, toHex } from "../core/crypto.ts";
 import type { Result } from "../core/result.ts";
 import { signToken, type TokenClaims, type TokenFailure, type TokenKind, verifyToken } from "./broker-token.ts";
 
@@ -20,21 +22,27 @@ export function nodeAssertionKind(serverId: string): TokenKind<typeof assertionC
   return { audience: `node:${serverId}`, lifetimeSeconds: ASSERTION_LIFETIME_SECONDS, clockToleranceSeconds: 30, claims: assertionClaims };
 }
 
-export async function deriveAssertionKey(signingKey: Uint8Array, serverId: string): Promise<Uint8Array> {
-  const hmac = await crypto.subtle.importKey("raw", signingKey, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(`node-assertion:${serverId}`)));
+/** A fresh salt for a node's assertion key (hex, 128 bits). */
+export function newAssertionSalt(): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-export async function assertionKeyForEnrolment(signingKey: Uint8Array, serverId: string): Promise<string> {
-  return toBase64Url(await deriveAssertionKey(signingKey, serverId));
+export async function deriveAssertionKey(signingKey: Uint8Array, serverId: string, salt: string): Promise<Uint8Array> {
+  const hmac = await crypto.subtle.importKey("raw", signingKey, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(`node-assertion:${serverId}:${salt}`)));
+}
+
+/** The node's key as handed over at enrolment (base64url). */
+export async function assertionKeyForEnrolment(signingKey: Uint8Array, serverId: string, salt: string): Promise<string> {
+  return toBase64Url(await deriveAssertionKey(signingKey, serverId, salt));
 }
 
 export async function signNodeAssertion(
   signingKey: Uint8Array,
-  subject: { serverId: string; login: string; sessionId: string },
+  subject: { serverId: string; assertionSalt: string; login: string; sessionId: string },
   nowMs: number,
 ): Promise<string> {
-  const key = await deriveAssertionKey(signingKey, subject.serverId);
+  const key = await deriveAssertionKey(signingKey, subject.serverId, subject.assertionSalt);
   return (await signToken(key, nodeAssertionKind(subject.serverId), subject.login, { sid: subject.sessionId }, nowMs)).token;
 }
 

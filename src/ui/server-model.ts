@@ -55,7 +55,7 @@ export interface PoolServers {
 /** A server as the pool object's `listServers` answers over RPC (the tuple arrives as an array). */
 export type ServerViewData = Omit<AdminServerView, "loadAvg"> & { loadAvg: readonly number[] };
 
-const STATUS_ORDER: Record<NodeStatus, number> = { up: 0, draining: 1, down: 2 };
+const STATUS_ORDER: Record<NodeStatus, number> = { pending: 0, up: 1, draining: 2, down: 3 };
 
 function sortValue(view: ServerViewData, key: SortKey): number | string {
   switch (key) {
@@ -93,6 +93,12 @@ export function serverPath(pool: string, serverId: string): string {
   return `/admin/servers/${encodeURIComponent(pool)}/${encodeURIComponent(serverId)}`;
 }
 
+/** The status, and what keeps a server from users: waiting for approval, an origin the pool's rules refuse. */
+function statusText(view: ServerViewData): string {
+  const status = view.status === "pending" ? "pending approval" : view.status;
+  return view.originAllowed ? status : `${status} (origin refused)`;
+}
+
 /** Formats one server for display at `nowMs`. */
 export function serverRow(view: ServerViewData, nowMs: number): ServerRow {
   const used = view.memTotalBytes - view.memAvailableBytes;
@@ -105,7 +111,7 @@ export function serverRow(view: ServerViewData, nowMs: number): ServerRow {
     cells: {
       hostname: view.hostname,
       serverId: view.serverId,
-      status: view.status,
+      status: statusText(view),
       lastSeen: timeAgo(view.lastSeenAt, nowMs),
       load: view.loadAvg.map((value) => value.toFixed(2)).join(" / "),
       memory: view.memTotalBytes > 0 ? `${gib(used)} / ${gib(view.memTotalBytes)} GiB` : "—",
@@ -113,9 +119,9 @@ export function serverRow(view: ServerViewData, nowMs: number): ServerRow {
       sessions: view.pendingSessions > 0 ? `${view.sessionCount} (${view.pendingSessions} pending)` : String(view.sessionCount),
       users: listText(view.users),
       staticData: factsText(view.staticData),
-      toggleLabel: view.draining ? "Undrain" : "Drain",
+      toggleLabel: view.status === "pending" ? "Approve" : view.draining ? "Undrain" : "Drain",
     },
-    toggleAction: `${path}/${view.draining ? "undrain" : "drain"}`,
+    toggleAction: `${path}/${view.status === "pending" ? "approve" : view.draining ? "undrain" : "drain"}`,
     removeAction: `${path}/remove`,
   };
 }

@@ -22,7 +22,8 @@ const SCREENSHOT = join(RESULTS_DIR, "relay-novnc.png");
 const USER = { login: "e2e-user", password: "e2e-password-123" };
 // The brief's body had `command: ""`; the profile schema wants a non-empty command (default:
 // X2Go's), which a relay profile does not use, so it is left out here.
-const PROFILE = { id: "desk", name: "Desktop", pool: "default", mode: "relay", hosts: [], acl: {}, x2goOptions: {} };
+/** The tests start several sessions as one user: the per-user limit is raised. */
+const PROFILE = { id: "desk", name: "Desktop", pool: "default", mode: "relay", hosts: [], acl: {}, x2goOptions: {}, maxSessionsPerUser: 100 };
 
 let desktops: Desktop[];
 let cluster: E2eCluster;

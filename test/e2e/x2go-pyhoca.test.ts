@@ -101,6 +101,7 @@ beforeAll(() =>
       name: "Pool LB",
       pool: "default",
       mode: "redirect",
+      maxSessionsPerUser: 100,
       hosts: [{ name: NODE, address: "127.0.0.1", port: sshPort }],
       command: "XFCE",
       // usebrokerpass is in Debian's example profiles and crashes python-x2go if sent: plain only.

@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { adminCall, type BrokerEndpoint } from "./client.ts";
+import { adminCall, type BrokerEndpoint, localEnrolmentToken } from "./client.ts";
 import { stopChild } from "./proc.ts";
 
 const execFileAsync = promisify(execFile);
@@ -67,7 +67,7 @@ function writeAgentConfig(broker: BrokerEndpoint, options: AgentOptions): string
 export async function enrolAgent(broker: BrokerEndpoint, options: AgentOptions): Promise<AgentHandle> {
   const configPath = writeAgentConfig(broker, options);
   const pool = options.pool ?? "default";
-  const { token } = await adminCall<{ token: string }>(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds: 600 });
+  const token = await localEnrolmentToken(broker, pool);
   const { stdout } = await execFileAsync(process.execPath, [AGENT_MAIN, "enroll", "--config", configPath, "--token", token], { cwd: ROOT });
   const serverId = stdout.trim();
   let child: ChildProcess | null = null;

@@ -40,6 +40,8 @@ export interface BrokerOptions {
   workerdPath?: string;
   /** The Worker's and workerd's log lines are appended here. Default: printed as Miniflare prints them. */
   logFile?: string;
+  /** Further secrets and vars (ACCESS_CLIENT_ID, OIDC_*, …), as `wrangler secret put` would set them. */
+  vars?: Record<string, string>;
 }
 
 export interface LocalBroker extends BrokerEndpoint {
@@ -96,7 +98,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<LocalBro
   const adminToken = options.adminToken ?? `local-admin-${crypto.randomUUID()}`;
   const signingKey = options.signingKey === false ? null : (options.signingKey ?? `local-signing-${crypto.randomUUID()}-${crypto.randomUUID()}`);
   const worker = wranglerWorkerOptions();
-  const bindings: Record<string, Json> = { ...worker.bindings, ADMIN_TOKEN: adminToken };
+  const bindings: Record<string, Json> = { ...worker.bindings, ...options.vars, ADMIN_TOKEN: adminToken };
   if (signingKey !== null) bindings["SIGNING_KEY"] = signingKey;
   if (options.defaultIntervalMs !== undefined) bindings["DEFAULT_INTERVAL_MS"] = String(options.defaultIntervalMs);
   const ratelimits = (options.rateLimits ?? true) ? (worker.ratelimits ?? {}) : {};

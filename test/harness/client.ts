@@ -51,6 +51,16 @@ export async function adminCall<T = unknown>(broker: BrokerEndpoint, path: strin
   return answer.body;
 }
 
+/**
+ * A pre-approved enrolment token for a local pool. Local nodes have loopback origins, so the pool
+ * is first set to allow private origins, as only a local cluster's pool should be
+ * (docs/security.md: production pools list their tunnel hostnames and approve new nodes).
+ */
+export async function localEnrolmentToken(broker: BrokerEndpoint, pool = "default"): Promise<string> {
+  await adminCall(broker, `/v1/admin/pools/${pool}`, "PATCH", { allowPrivateOrigins: true });
+  return (await adminCall<{ token: string }>(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds: 600, preApproved: true })).token;
+}
+
 export interface ServerState {
   serverId: string;
   hostname: string;

@@ -171,9 +171,10 @@ beforeAll(async () => {
     agents.set(name, agent);
     agent.start();
   }
-  await adminCall(broker, "/v1/admin/profiles", "POST", { id: "pb", name: "node-b", pool: "default", mode: "relay", hosts: [{ name: "node-b" }], acl: {} });
+  // The tests start many sessions as one user on origins that never report them: the per-user limit is raised.
+  await adminCall(broker, "/v1/admin/profiles", "POST", { maxSessionsPerUser: 100, id: "pb", name: "node-b", pool: "default", mode: "relay", hosts: [{ name: "node-b" }], acl: {} });
   for (const victim of ["a", "c", "d"]) {
-    await adminCall(broker, "/v1/admin/profiles", "POST", { id: `p${victim}`, name: `node-${victim} or b`, pool: "default", mode: "relay", hosts: [{ name: `node-${victim}` }, { name: "node-b" }], acl: {} });
+    await adminCall(broker, "/v1/admin/profiles", "POST", { maxSessionsPerUser: 100, id: `p${victim}`, name: `node-${victim} or b`, pool: "default", mode: "relay", hosts: [{ name: `node-${victim}` }, { name: "node-b" }], acl: {} });
   }
   await adminCall(broker, "/v1/admin/users", "POST", { ...USER, groups: [] });
   const signedIn = await fetch(`${broker.url}/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(USER) });

@@ -50,7 +50,8 @@ beforeAll(async () => {
   origin = await startOrigin("desk-node");
   agent = await enrolAgent(broker, { hostname: "desk-node", dir: join(workDir, "desk-node"), staticData: {}, originUrl: origin.url, logFile: join(workDir, "agent.log") });
   agent.start();
-  await adminCall(broker, "/v1/admin/profiles", "POST", { id: "desk", name: "Desktop", pool: "default", mode: "relay", hosts: [], acl: {} });
+  // The tests start many sessions as one user on an origin that never reports them: the per-user limit is raised.
+  await adminCall(broker, "/v1/admin/profiles", "POST", { maxSessionsPerUser: 100, id: "desk", name: "Desktop", pool: "default", mode: "relay", hosts: [], acl: {} });
   await adminCall(broker, "/v1/admin/users", "POST", { ...USER, groups: [] });
   token = await signIn(broker, USER.login, USER.password);
   await waitFor(async () => (await listServers(broker)).every((server) => server.status === "up"), 15_000, "the node up");

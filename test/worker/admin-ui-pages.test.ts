@@ -4,22 +4,9 @@
  * API's validation errors, dry run with a trace), decisions, enrolment tokens, users, profiles.
  */
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, asUser, beat, call, callJson, enrolNode, sampleBody, userToken } from "./helpers.ts";
+import { admin, asUser, beat, call, callJson, dashboardSession, enrolNode, sampleBody, userToken } from "./helpers.ts";
 
-const ORIGIN = "https://broker.test";
-
-async function session(): Promise<{ get(path: string): Promise<Response>; post(path: string, form?: Record<string, string>): Promise<Response> }> {
-  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const headers = { Origin: ORIGIN, "Content-Type": "application/x-www-form-urlencoded" };
-  const signedIn = await call("/admin/login", { method: "POST", headers, body: form({ method: "token", token: ADMIN_TOKEN }), redirect: "manual" });
-  const cookie = (signedIn.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
-  const page = await (await call("/admin/servers", { headers: { Cookie: cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-  return {
-    get: (path) => call(path, { headers: { Cookie: cookie }, redirect: "manual" }),
-    post: (path, fields = {}) => call(path, { method: "POST", headers: { ...headers, Cookie: cookie }, body: form({ ...fields, _csrf: csrf }), redirect: "manual" }),
-  };
-}
+const session = dashboardSession;
 
 interface ApiRow {
   serverId: string;

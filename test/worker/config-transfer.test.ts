@@ -59,7 +59,9 @@ describe("GET /v1/admin/pools/:pool/export", () => {
       policy: { steps: [{ use: "least-loaded" }] },
       acl: { users: { allow: ["alice"], deny: [], order: "deny-allow" } },
       x2goOptions: { geometry: "1280x800" },
+      maxSessionsPerUser: 3,
     });
+    expect(doc.pool).toMatchObject({ originPatterns: [], allowPrivateOrigins: true, requireApproval: true });
     expect(doc.nodes).toEqual([
       { hostname: "ct-a.example", staticOverrides: { gpu: true, site: "lab" }, draining: false },
       { hostname: "ct-b.example", staticOverrides: {}, draining: true },

@@ -19,8 +19,15 @@ export async function admin(path: string, method = "GET", body?: unknown): Promi
   return body === undefined ? call(path, { method, headers: ADMIN }) : callJson(path, method, body, ADMIN);
 }
 
-export async function issueToken(pool = "default", ttlSeconds = 600): Promise<string> {
-  const response = await admin(`/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds });
+/**
+ * A pre-approved enrolment token for `pool`. Test nodes have loopback origins
+ * (`http://127.0.0.1:6080/<hostname>`), so the pool is first set to allow private origins, as a
+ * local cluster's pool must be (production pools list their tunnel hostnames instead).
+ */
+export async function issueToken(pool = "default", ttlSeconds = 600, options: { preApproved?: boolean } = {}): Promise<string> {
+  const allowed = await admin(`/v1/admin/pools/${pool}`, "PATCH", { allowPrivateOrigins: true });
+  if (allowed.status !== 200) throw new Error(`pool settings: ${allowed.status} ${await allowed.text()}`);
+  const response = await admin(`/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds, preApproved: options.preApproved ?? true });
   if (response.status !== 201) throw new Error(`token: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { token: string }).token;
 }
@@ -121,4 +128,18 @@ export async function userToken(login: string, groups: string[] = [], password =
 export async function asUser(token: string, path: string, method = "GET", body?: unknown): Promise<Response> {
   const headers = { Authorization: `Bearer ${token}` };
   return body === undefined ? call(path, { method, headers }) : callJson(path, method, body, headers);
+}
+
+/** A dashboard session of the admin token: GET and form POST (with the CSRF token) as that admin. */
+export async function dashboardSession(): Promise<{ get(path: string): Promise<Response>; post(path: string, form?: Record<string, string>): Promise<Response> }> {
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const headers = { Origin: "https://broker.test", "Content-Type": "application/x-www-form-urlencoded" };
+  const signedIn = await call("/admin/login", { method: "POST", headers, body: form({ method: "token", token: ADMIN_TOKEN }), redirect: "manual" });
+  const cookie = (signedIn.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
+  const page = await (await call("/admin/servers", { headers: { Cookie: cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  return {
+    get: (path) => call(path, { headers: { Cookie: cookie }, redirect: "manual" }),
+    post: (path, fields = {}) => call(path, { method: "POST", headers: { ...headers, Cookie: cookie }, body: form({ ...fields, _csrf: csrf }), redirect: "manual" }),
+  };
 }

@@ -222,8 +222,9 @@ describe("select: errors and security", () => {
 describe("select: as a signed-in user", () => {
   it("selects for the user themselves, with the groups the broker knows", async () => {
     await upNodes("users", 2);
+    expect((await admin("/v1/admin/profiles", "POST", { id: "users-desk", name: "Desk", pool: "users", mode: "relay" })).status).toBe(201);
     const token = await userToken("uma", ["staff"]);
-    const response = await asUser(token, "/v1/pools/users/select", "POST", { action: "session/start" });
+    const response = await asUser(token, "/v1/pools/users/select", "POST", { action: "session/start", profileId: "users-desk" });
     expect(response.status).toBe(200);
     const log = (await (await admin("/v1/admin/pools/users/decisions")).json()) as { decisions: Array<{ user: string }> };
     expect(log.decisions[0]?.user).toBe("uma");
@@ -231,9 +232,10 @@ describe("select: as a signed-in user", () => {
 
   it("refuses to select for another user (403) and ignores claimed admin rights", async () => {
     await upNodes("users2", 1);
+    expect((await admin("/v1/admin/profiles", "POST", { id: "users2-desk", name: "Desk", pool: "users2", mode: "relay" })).status).toBe(201);
     const token = await userToken("victor");
-    await expectError(await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "alice" } }), 403, "FORBIDDEN");
-    const own = await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "victor", isAdmin: true, groups: ["admins"] } });
+    await expectError(await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "alice" }, profileId: "users2-desk" }), 403, "FORBIDDEN");
+    const own = await asUser(token, "/v1/pools/users2/select", "POST", { user: { login: "victor", isAdmin: true, groups: ["admins"] }, profileId: "users2-desk" });
     expect(own.status).toBe(200);
     await expectError(await asUser(token, "/v1/admin/pools/users2/decisions"), 403, "FORBIDDEN");
   });

@@ -19,8 +19,9 @@ let nodes: TestNode[];
 let alice: string;
 let bob: string;
 
+/** The tests start many sessions as one user, so the per-user limit is raised well above what they hold. */
 async function profile(id: string, extra: Record<string, unknown> = {}) {
-  const response = await admin("/v1/admin/profiles", "POST", { id, name: id, pool: "desk", mode: "relay", ...extra });
+  const response = await admin("/v1/admin/profiles", "POST", { id, name: id, pool: "desk", mode: "relay", maxSessionsPerUser: 100, ...extra });
   if (response.status !== 201) throw new Error(`profile ${id}: ${response.status} ${await response.text()}`);
 }
 

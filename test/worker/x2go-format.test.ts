@@ -26,6 +26,7 @@ const profile: Profile = {
   hosts: [],
   command: "TERMINAL",
   policy: null,
+  maxSessionsPerUser: 3,
   acl: {},
   x2goOptions: {},
   createdAt: 0,

@@ -39,8 +39,9 @@ async function createUser(login: string, groups: string[] = []): Promise<void> {
   if (response.status !== 201) throw new Error(`user ${login}: ${response.status} ${await response.text()}`);
 }
 
+/** The tests select many times as one user, so the per-user limit is raised well above what they hold. */
 async function createProfile(id: string, body: Record<string, unknown>): Promise<void> {
-  const response = await admin("/v1/admin/profiles", "POST", { id, name: id, pool: "x2g", mode: "redirect", ...body });
+  const response = await admin("/v1/admin/profiles", "POST", { id, name: id, pool: "x2g", mode: "redirect", maxSessionsPerUser: 100, ...body });
   if (response.status !== 201) throw new Error(`profile ${id}: ${response.status} ${await response.text()}`);
 }
 

@@ -51,6 +51,8 @@ export const NOTICES: Record<string, string> = {
   "profile-created": "Profile created.",
   "profile-deleted": "Profile deleted.",
   "pool-created": "Pool created.",
+  "pool-updated": "Pool settings saved.",
+  approved: "The server is approved: it takes sessions from now on.",
 };
 
 export function noticeText(code: string | undefined): string | undefined {

@@ -20,6 +20,8 @@ const tokenForm = z.object({
     .number()
     .int()
     .refine((seconds) => TOKEN_LIFETIMES.some(([offered]) => offered === seconds), "not an offered lifetime"),
+  /** A checkbox: present ("yes") when ticked. */
+  preApproved: z.literal("yes").optional(),
 });
 
 export const auditUiRoutes = new Hono<UiEnv>()
@@ -48,8 +50,8 @@ export const auditUiRoutes = new Hono<UiEnv>()
     return render(c, <EnrolmentPage session={c.get("ui")} pools={pools} pool={c.req.valid("query").pool || (pools[0] ?? "")} />);
   })
   .post("/enrolment", async (c) => {
-    const { pool, ttlSeconds } = await readForm(c, tokenForm);
-    const issued = await issueEnrolmentToken(c.env, pool, ttlSeconds, Date.now());
+    const { pool, ttlSeconds, preApproved } = await readForm(c, tokenForm);
+    const issued = await issueEnrolmentToken(c.env, pool, { ttlSeconds, preApproved: preApproved === "yes" }, Date.now());
     const pools = (await listPools(c.env.DB)).map((row) => row.name);
     return render(c, <EnrolmentPage session={c.get("ui")} pools={pools} pool={pool} issued={issued} />);
   });

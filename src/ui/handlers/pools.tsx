@@ -9,7 +9,8 @@ import { type Policy, type PolicyInput, policySchema } from "../../balancer/poli
 import { DEFAULT_POLICY } from "../../balancer/policy.ts";
 import { listPools } from "../../db/queries.ts";
 import { BrokerError } from "../../core/errors.ts";
-import { createPool } from "../../cluster/pools.ts";
+import { originPatternsSchema } from "../../cluster/origin-policy.ts";
+import { createPool, type PoolSettingsInput, poolView, updatePool } from "../../cluster/pools.ts";
 import { existingPool, poolStub } from "../../pool/pool-gateway.ts";
 import { DRY_RUN_USER, type DryRunRequest, dryRun, savePolicy } from "../../cluster/policies.ts";
 import type { DryRunAnswer } from "../../pool/select-request.ts";
@@ -25,10 +26,28 @@ import { type PoolSummary, PoolsPage } from "../pages/pools.tsx";
 import { jsonField, readForm, render, type UiContext, type UiEnv } from "../ui-env.ts";
 
 const poolParam = z.object({ pool: poolNameSchema });
-const createPoolForm = z.object({
-  name: poolNameSchema,
+const settingsForm = z.object({
   intervalSeconds: z.coerce.number().int().min(MIN_HEARTBEAT_INTERVAL_MS / 1000).max(MAX_HEARTBEAT_INTERVAL_MS / 1000),
+  originPatterns: z
+    .string()
+    .max(16_384)
+    .default("")
+    .transform((text) => splitList(text.replaceAll("\n", ",")))
+    .pipe(originPatternsSchema),
+  /** Checkboxes: present ("yes") when ticked. */
+  allowPrivateOrigins: z.literal("yes").optional(),
+  requireApproval: z.literal("yes").optional(),
 });
+const createPoolForm = settingsForm.extend({ name: poolNameSchema });
+
+function settingsOf(form: z.infer<typeof settingsForm>): PoolSettingsInput & { intervalMs: number } {
+  return {
+    intervalMs: form.intervalSeconds * 1000,
+    originPatterns: form.originPatterns,
+    allowPrivateOrigins: form.allowPrivateOrigins === "yes",
+    requireApproval: form.requireApproval === "yes",
+  };
+}
 const policyForm = z.object({
   policy: z.string().max(1024 * 1024).default(""),
   login: z.string().trim().max(256).default(""),
@@ -106,8 +125,7 @@ export const poolUiRoutes = new Hono<UiEnv>()
         const servers = await poolStub(c.env, pool.name).listServers();
         const policy = await storedPolicy(c, pool.name);
         return {
-          name: pool.name,
-          intervalMs: pool.intervalMs,
+          ...poolView(pool),
           steps: policy === null ? null : policy.steps.map((step, index) => step.use ?? step.name ?? `script #${index + 1}`),
           serversUp: servers.filter((server) => server.status !== "down").length,
           serversTotal: servers.length,
@@ -117,9 +135,13 @@ export const poolUiRoutes = new Hono<UiEnv>()
     return render(c, <PoolsPage session={c.get("ui")} pools={summaries} notice={noticeText(c.req.valid("query").notice)} />);
   })
   .post("/pools", async (c) => {
-    const { name, intervalSeconds } = await readForm(c, createPoolForm);
-    await createPool(c.env, name, intervalSeconds * 1000, Date.now());
+    const { name, ...form } = await readForm(c, createPoolForm);
+    await createPool(c.env, name, settingsOf(form), Date.now());
     return c.redirect("/admin/pools?notice=pool-created", 303);
+  })
+  .post("/pools/:pool/settings", validate("param", poolParam), async (c) => {
+    await updatePool(c.env, c.req.valid("param").pool, settingsOf(await readForm(c, settingsForm)));
+    return c.redirect("/admin/pools?notice=pool-updated", 303);
   })
   .get("/pools/:pool", validate("param", poolParam), async (c) => {
     const { pool } = c.req.valid("param");

@@ -1,7 +1,7 @@
-/** Servers: the live page, the JSON it polls, and drain / undrain / remove behind a confirmation. */
+/** Servers: the live page, the JSON it polls, and approve / drain / undrain / remove behind a confirmation. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { removeNode, setDraining } from "../../cluster/nodes.ts";
+import { approveNode, removeNode, setDraining } from "../../cluster/nodes.ts";
 import { unwrapPool } from "../../pool/pool-failure.ts";
 import { poolStub } from "../../pool/pool-gateway.ts";
 import { poolNameSchema, serverIdSchema } from "../../protocol.ts";
@@ -13,12 +13,13 @@ import { poolServers, serverPath, sortQuerySchema } from "../server-model.ts";
 import { readForm, render, type UiEnv } from "../ui-env.ts";
 
 const ACTIONS = {
+  approve: { label: "Approve", notice: "approved", explain: "It was enrolled in a pool that requires approval; once approved the balancer may place sessions on it and its sessions are offered to their users." },
   drain: { label: "Drain", notice: "drained", explain: "It keeps its sessions, but the balancer places no new session on it." },
   undrain: { label: "Undrain", notice: "undrained", explain: "The balancer may place new sessions on it again." },
   remove: { label: "Remove", notice: "removed", explain: "Its key stops working at once; the agent must enrol again with a new token to come back." },
 } as const;
 
-const actionParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema, action: z.enum(["drain", "undrain", "remove"]) });
+const actionParam = z.object({ pool: poolNameSchema, serverId: serverIdSchema, action: z.enum(["approve", "drain", "undrain", "remove"]) });
 const confirmForm = z.object({ confirmed: z.literal("yes").optional() });
 
 export const serverUiRoutes = new Hono<UiEnv>()
@@ -52,6 +53,7 @@ export const serverUiRoutes = new Hono<UiEnv>()
       );
     }
     if (action === "remove") await removeNode(c.env, pool, serverId);
+    else if (action === "approve") await approveNode(c.env, pool, serverId);
     else await setDraining(c.env, pool, serverId, action === "drain");
     return c.redirect(`/admin/servers?notice=${spec.notice}`, 303);
   });

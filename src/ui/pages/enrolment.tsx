@@ -30,7 +30,8 @@ export function EnrolmentPage({ session, pools, pool, issued }: EnrolmentPagePro
         <section aria-labelledby="issued-heading" class="issued" data-issued>
           <h2 id="issued-heading">New token for pool {issued.pool}</h2>
           <p role="status">
-            Copy it now: it is shown only once. It works for one enrolment until <time datetime={new Date(issued.expiresAt).toISOString()}>{utc(issued.expiresAt)}</time>.
+            Copy it now: it is shown only once. It works for one enrolment until <time datetime={new Date(issued.expiresAt).toISOString()}>{utc(issued.expiresAt)}</time>
+            {issued.preApproved ? "; the node it enrols needs no approval." : "; in a pool that requires approval, the node waits on the Servers page until you approve it."}
           </p>
           <label for="issued-token">Enrolment token</label>
           <div class="copy-row">
@@ -63,6 +64,9 @@ export function EnrolmentPage({ session, pools, pool, issued }: EnrolmentPagePro
             </option>
           ))}
         </select>
+        <label class="check">
+          <input type="checkbox" name="preApproved" value="yes" /> Pre-approved: a node enrolled with it needs no approval
+        </label>
         <button type="submit">Create token</button>
       </form>
     </Layout>

@@ -72,13 +72,15 @@ describe("command line parsing", () => {
     [["start", "--config", "a"], `unknown command "start"; ${USAGE}`],
     [["run"], `run needs --config FILE; ${USAGE}`],
     [["enroll", "--config", "a"], `enroll needs --token TOKEN; ${USAGE}`],
+    [["rekey", "--config", "a", "--token", "t"], `rekey does not take --token; ${USAGE}`],
     [["run", "--config", "a", "--verbose"], `Unknown option '--verbose'; ${USAGE}`],
   ])("%j → %s", (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(message);
   });
 
-  it("accepts both commands", () => {
+  it("accepts the commands", () => {
     expect(parseCommandLine(["run", "--config", "a.json"])).toEqual({ command: "run", configPath: "a.json" });
+    expect(parseCommandLine(["rekey", "--config", "a.json"])).toEqual({ command: "rekey", configPath: "a.json" });
     expect(parseCommandLine(["enroll", "--token", "t", "--config", "a.json"])).toEqual({ command: "enroll", configPath: "a.json", token: "t" });
   });
 });

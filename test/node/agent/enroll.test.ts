@@ -24,7 +24,7 @@ describe("enroll: happy path", () => {
     await writeFile(join(dir, "static.json"), '{"gpu": true}');
     const state = await enrollNode({ ...config, staticDataFile: join(dir, "static.json"), clientAddress: "desk01.lan:3389" }, TOKEN, deps);
 
-    expect(state).toEqual({ serverId: SERVER_ID, pool: POOL, intervalMs: 10_000, brokerUrl: "http://broker.test", enrolledAt: 1_800_000_000_000 });
+    expect(state).toEqual({ serverId: SERVER_ID, pool: POOL, intervalMs: 10_000, brokerUrl: "http://broker.test", enrolledAt: 1_800_000_000_000, approved: true });
     expect(requests[0]?.url).toBe("http://broker.test/v1/agent/enrol");
     const request = enrolRequestSchema.parse(JSON.parse(requests[0]?.body ?? ""));
     expect(request).toMatchObject({ token: TOKEN, hostname: "desk01", originUrl: "http://127.0.0.1:6080", clientAddress: "desk01.lan:3389", staticData: { gpu: true } });

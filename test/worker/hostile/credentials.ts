@@ -4,7 +4,7 @@
  * of the wrong kind (a node key where a user is needed, a user where an admin is), and forgeries
  * (expired, not yet valid, wrong audience or algorithm, foreign or confused keys, tampered).
  */
-import { HEARTBEAT_AUDIENCE } from "../../../src/protocol.ts";
+import { HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
 import { RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
 import { SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { ADMIN_UI_AUDIENCE } from "../../../src/tokens/admin-ui-session.ts";
@@ -60,6 +60,8 @@ export const CREDENTIALS: Credential[] = [
   },
   { name: "a plain user's session with its subject changed to an admin", make: async ({ fx }) => withClaims(fx.alice, { sub: "root", adm: true }), validFor: [] },
   { name: "a node's heartbeat key", make: async ({ fx, body }) => beatToken(fx.nodeA, body), validFor: ["node"] },
+  { name: "a node's re-key token", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { aud: REKEY_AUDIENCE }), validFor: ["nodeRekey"] },
+  { name: "another node's key claiming to re-key this node", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { aud: REKEY_AUDIENCE, key: fx.nodeB.privateKey }), validFor: [] },
   { name: "another node's key claiming to be this node", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { key: fx.nodeB.privateKey }), validFor: [] },
   { name: "a heartbeat signed with an unenrolled key", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { key: (await foreign).privateKey }), validFor: [] },
   { name: "an unsigned heartbeat (alg none)", make: async ({ fx, body }) => unsigned(await beatToken(fx.nodeA, body)), validFor: [] },

@@ -21,7 +21,7 @@ function credentialFlaws(spec: RouteSpec): fc.Arbitrary<CredentialPlan> | null {
     fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(([a, b, c]) => `Bearer ${a}.${b}.${c}`.replaceAll("=", "")),
   );
   const plans: Array<fc.Arbitrary<CredentialPlan>> = [fc.constant({ kind: "none" }), header.map((value) => ({ kind: "header" as const, value }))];
-  if (spec.role === "node") plans.push(fc.constant({ kind: "foreign-beat" }), fc.constant({ kind: "unsigned-beat" }));
+  if (spec.role === "node" || spec.role === "nodeRekey") plans.push(fc.constant({ kind: "foreign-beat" }), fc.constant({ kind: "unsigned-beat" }));
   if (spec.role === "ticket") plans.push(fc.constant({ kind: "ticket-for-other-server" }));
   return fc.oneof(...plans);
 }

@@ -17,10 +17,10 @@ import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
 /**
  * What a route accepts as proof of who calls: nothing (`public`), the admin bearer secret or an
  * admin user (`admin`), the admin bearer secret only (`adminToken`), any user (`user`), a node's
- * signed heartbeat JWT (`node`), a relay ticket (`ticket`), X2Go's form credentials (`x2go`), the
+ * signed heartbeat JWT (`node`) or re-key JWT (`nodeRekey`), a relay ticket (`ticket`), X2Go's form credentials (`x2go`), the
  * dashboard's session cookie and CSRF token (`ui`), or nothing on a dashboard page (`uiPublic`).
  */
-export type Role = "public" | "admin" | "adminToken" | "user" | "node" | "ticket" | "x2go" | "ui" | "uiPublic";
+export type Role = "public" | "admin" | "adminToken" | "user" | "node" | "nodeRekey" | "ticket" | "x2go" | "ui" | "uiPublic";
 
 export interface JsonBodySpec {
   kind: "json";
@@ -108,6 +108,10 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
         limitBytes: MAX_HEARTBEAT_BODY_BYTES,
       }),
     },
+    "POST /v1/agent/rekey": {
+      role: "nodeRekey",
+      body: json({ publicKey: fx.nodeB.publicJwk, originUrl: "http://127.0.0.1:6080/hx-moved" }, ["publicKey", "originUrl"], { limitBytes: MAX_HEARTBEAT_BODY_BYTES }),
+    },
     "POST /v1/auth/login": { role: "public", body: json({ login: "alice", password: "correct-horse-battery" }, ["login", "password"]) },
     "GET /v1/auth/me": { role: "user" },
     "GET /v1/admin/pools": { role: "admin" },
@@ -133,6 +137,8 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "POST /v1/admin/pools/:pool/enrolment-tokens": { role: "admin", params: poolParam, body: json({ ttlSeconds: 600 }, []) },
     "GET /v1/admin/pools/:pool/servers": { role: "admin", params: poolParam },
     "GET /v1/admin/pools/:pool/servers/:serverId": { role: "admin", params: serverParams(fx) },
+    "POST /v1/admin/pools/:pool/servers/:serverId/approve": { role: "admin", params: serverParams(fx) },
+    "POST /v1/admin/pools/:pool/servers/:serverId/rekey-tokens": { role: "admin", params: serverParams(fx), body: json({ ttlSeconds: 600 }, []) },
     "POST /v1/admin/pools/:pool/servers/:serverId/drain": { role: "admin", params: serverParams(fx) },
     "POST /v1/admin/pools/:pool/servers/:serverId/undrain": { role: "admin", params: serverParams(fx) },
     "PUT /v1/admin/pools/:pool/servers/:serverId/static-data": {
@@ -165,7 +171,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "POST /v1/pools/:pool/select": {
       role: "user",
       params: poolParam,
-      body: json({ action: "session/start", data: {} }, [], { jsonRecord: "data" }),
+      body: json({ action: "session/start", data: {}, profileId: PROFILE_ID }, [], { jsonRecord: "data" }),
     },
     "GET /v1/relay/:serverId": { role: "ticket", params: { serverId: { valid: fx.nodeB.serverId, schema: serverIdSchema } } },
     "GET /v1/profiles": { role: "user" },
@@ -198,13 +204,14 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "GET /admin/api/servers": { role: "ui", query: { valid: {}, schemas: sort } },
     "POST /admin/servers/:pool/:serverId/:action": {
       role: "ui",
-      params: { ...serverParams(fx), action: { valid: "drain", schema: z.enum(["drain", "undrain", "remove"]) } },
+      params: { ...serverParams(fx), action: { valid: "drain", schema: z.enum(["approve", "drain", "undrain", "remove"]) } },
     },
     "GET /admin/sessions": { role: "ui", query: { valid: {}, schemas: { user: z.string().trim().max(256), server: z.string().trim().max(256) } } },
     "GET /admin/pools": { role: "ui", query: notice },
     "POST /admin/pools": { role: "ui" },
     "GET /admin/pools/:pool": { role: "ui", params: poolParam },
     "POST /admin/pools/:pool/policy": { role: "ui", params: poolParam },
+    "POST /admin/pools/:pool/settings": { role: "ui", params: poolParam },
     "POST /admin/pools/:pool/dry-run": { role: "ui", params: poolParam },
     "GET /admin/decisions": { role: "ui", query: uiPoolQuery },
     "GET /admin/enrolment": { role: "ui", query: uiPoolQuery },
@@ -283,4 +290,4 @@ export function routeRoles(): Map<string, Role> {
   return new Map([...routeSpecs(STUB_FIXTURE)].map(([key, spec]) => [key, spec.role]));
 }
 
-export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "node", "ticket", "ui"];
+export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "node", "nodeRekey", "ticket", "ui"];

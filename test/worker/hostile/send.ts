@@ -3,6 +3,7 @@
  * heartbeats over the exact body bytes, issuing fresh relay tickets) and builds the request.
  */
 import { exports } from "cloudflare:workers";
+import { HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
 import { ADMIN_UI_COOKIE } from "../../../src/ui/session.ts";
 import { ADMIN, ADMIN_TOKEN } from "../helpers.ts";
 import { type Fixture, UI_ORIGIN } from "./fixture.ts";
@@ -34,9 +35,11 @@ async function credentialHeaders(c: HostileCase, spec: RouteSpec, fx: Fixture, b
     case "user":
       // Rotated, so no one user meets the session-start rate limit within a run.
       return { headers: bearer([fx.alice, fx.root, fx.bob][userTurn++ % 3] ?? fx.alice), query: [] };
-    case "node": {
-      if (plan.kind === "foreign-beat") return { headers: bearer(await beatToken(fx.nodeA, body, { key: (await foreign).privateKey })), query: [] };
-      const token = await beatToken(fx.nodeA, body);
+    case "node":
+    case "nodeRekey": {
+      const aud = spec.role === "nodeRekey" ? REKEY_AUDIENCE : HEARTBEAT_AUDIENCE;
+      if (plan.kind === "foreign-beat") return { headers: bearer(await beatToken(fx.nodeA, body, { aud, key: (await foreign).privateKey })), query: [] };
+      const token = await beatToken(fx.nodeA, body, { aud });
       return { headers: bearer(plan.kind === "unsigned-beat" ? unsigned(token) : token), query: [] };
     }
     default:

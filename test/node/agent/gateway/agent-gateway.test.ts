@@ -5,16 +5,17 @@ import { enrollNode } from "../../../../agent/enroll.ts";
 import { GatewayError } from "../../../../agent/gateway/gateway.ts";
 import { StateError } from "../../../../agent/state.ts";
 import { fakeDeps, json, POOL, SERVER_ID, tempDir, testConfig } from "../helpers.ts";
-import { assertionKeyForEnrolment, signNodeAssertion } from "../../../../src/tokens/node-assertion.ts";
+import { assertionKeyForEnrolment, newAssertionSalt, signNodeAssertion } from "../../../../src/tokens/node-assertion.ts";
 import { freePort } from "../../../harness/ports.ts";
 import { closeOf, open, startTcpEndpoint } from "./helpers.ts";
 
 const SIGNING_KEY = new TextEncoder().encode("test-signing-key-0123456789abcdef0123456789");
+const SALT = newAssertionSalt();
 
 async function enrolled(gateway: Record<string, unknown>, withKey = true) {
   const stateDir = join(await tempDir(), "state");
   const config = testConfig(stateDir, { gateway });
-  const assertionKey = withKey ? await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID) : undefined;
+  const assertionKey = withKey ? await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID, SALT) : undefined;
   await enrollNode(config, "enrol-token-0123456789abcdef", fakeDeps({ send: async () => json(201, { serverId: SERVER_ID, pool: POOL, intervalMs: 10_000, assertionKey }) }));
   return config;
 }
@@ -27,7 +28,7 @@ describe("startAgent with a gateway section", () => {
     const deps = fakeDeps();
     const agent = await startAgent(config, deps);
     expect(agent.gateway?.address).toEqual({ host: "127.0.0.1", port });
-    const assertion = await signNodeAssertion(SIGNING_KEY, { serverId: SERVER_ID, login: "alice", sessionId: "s1" }, Date.now());
+    const assertion = await signNodeAssertion(SIGNING_KEY, { serverId: SERVER_ID, assertionSalt: SALT, login: "alice", sessionId: "s1" }, Date.now());
     const ws = await open(`ws://127.0.0.1:${port}/`, assertion, ["binary"]);
     await expect.poll(() => agent.gateway?.connections.list().length).toBe(1);
     const closed = closeOf(ws);

@@ -9,12 +9,14 @@ import { WebSocket } from "ws";
 import type { Endpoint } from "../../../../agent/gateway/endpoint.ts";
 import { createEndpointRegistry, type EndpointRegistry, staticEndpoints } from "../../../../agent/gateway/endpoint-resolver.ts";
 import { type GatewayOptions, type RunningGateway, startGateway } from "../../../../agent/gateway/gateway.ts";
-import { assertionKeyForEnrolment, signNodeAssertion } from "../../../../src/tokens/node-assertion.ts";
+import { assertionKeyForEnrolment, newAssertionSalt, signNodeAssertion } from "../../../../src/tokens/node-assertion.ts";
 
 export const SIGNING_KEY = new TextEncoder().encode("test-signing-key-0123456789abcdef0123456789");
 export const SERVER_ID = "srv_gatewaytest0001";
 export const OTHER_SERVER_ID = "srv_gatewaytest0002";
-export const ASSERTION_KEY = await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID);
+/** The salt of this node's assertion key (random per enrolment, as the broker draws it). */
+export const ASSERTION_SALT = newAssertionSalt();
+export const ASSERTION_KEY = await assertionKeyForEnrolment(SIGNING_KEY, SERVER_ID, ASSERTION_SALT);
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,7 +25,7 @@ afterEach(async () => {
 
 /** An assertion as the broker's relay signs it (for another node with `serverId`, at another time with `nowMs`). */
 export function mintAssertion(subject: { login: string; sessionId: string; serverId?: string; nowMs?: number; signingKey?: Uint8Array }): Promise<string> {
-  return signNodeAssertion(subject.signingKey ?? SIGNING_KEY, { serverId: subject.serverId ?? SERVER_ID, login: subject.login, sessionId: subject.sessionId }, subject.nowMs ?? Date.now());
+  return signNodeAssertion(subject.signingKey ?? SIGNING_KEY, { serverId: subject.serverId ?? SERVER_ID, assertionSalt: ASSERTION_SALT, login: subject.login, sessionId: subject.sessionId }, subject.nowMs ?? Date.now());
 }
 
 export interface TestGateway {

@@ -1,12 +1,12 @@
 /**
- * Verifies the short-lived JWT a node signs for each heartbeat (EdDSA with its enrolled Ed25519
- * key). Pure apart from WebCrypto: the caller passes the key, the clock and the last sequence.
+ * Verifies the short-lived JWTs a node signs with its enrolled Ed25519 key (EdDSA) for its
+ * requests: heartbeats and re-keys, told apart by audience. Pure apart from WebCrypto: the
+ * caller passes the key, the clock and the last sequence.
  */
 import { decodeJwt, importJWK, jwtVerify } from "jose";
 import { err, ok, type Result } from "../core/result.ts";
 import {
   CLOCK_SKEW_SECONDS,
-  HEARTBEAT_AUDIENCE,
   MAX_HEARTBEAT_TOKEN_LIFETIME_SECONDS,
   type Ed25519PublicJwk,
   type HeartbeatClaims,
@@ -16,8 +16,8 @@ import {
 } from "../protocol.ts";
 import { classifyJoseError, type TokenFailure } from "./broker-token.ts";
 
-/** A refused heartbeat token: the reason (closed), and a detail for the log. */
-export interface HeartbeatTokenFailure {
+/** A refused node token: the reason (closed), and a detail for the log. */
+export interface NodeTokenFailure {
   reason: TokenFailure | "body-mismatch" | "stale-sequence";
   detail: string;
 }
@@ -42,6 +42,8 @@ export async function importNodeKey(jwk: Ed25519PublicJwk): Promise<CryptoKey> {
 
 export interface VerifyNodeTokenInput {
   token: string;
+  /** What the token is for: a heartbeat or a re-key (the same key, `seq` and freshness rules). */
+  audience: HeartbeatClaims["aud"];
   key: CryptoKey;
   serverId: string;
   pool: string;
@@ -50,12 +52,12 @@ export interface VerifyNodeTokenInput {
   nowSeconds: number;
 }
 
-export async function verifyHeartbeatToken(input: VerifyNodeTokenInput): Promise<Result<HeartbeatClaims, HeartbeatTokenFailure>> {
+export async function verifyNodeToken(input: VerifyNodeTokenInput): Promise<Result<HeartbeatClaims, NodeTokenFailure>> {
   let payload: unknown;
   try {
     const verified = await jwtVerify(input.token, input.key, {
       algorithms: ["EdDSA"],
-      audience: HEARTBEAT_AUDIENCE,
+      audience: input.audience,
       issuer: input.serverId,
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: new Date(input.nowSeconds * 1000),
