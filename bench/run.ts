@@ -5,17 +5,17 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runBalanceSim } from "./balance-sim.ts";
-import { runHeartbeatBench } from "./heartbeats.ts";
 import { type BenchSection, renderSection } from "./lib.ts";
 
 const root = join(import.meta.dirname, "..");
 const benches: Record<string, () => Promise<BenchSection[]>> = {
-  heartbeats: runHeartbeatBench,
-  "balance-sim": runBalanceSim,
+  // Loaded when run, so one section's broken import does not stop the others.
+  heartbeats: async () => (await import("./heartbeats.ts")).runHeartbeatBench(),
+  "balance-sim": async () => (await import("./balance-sim.ts")).runBalanceSim(),
   "chain-eval": async () => (await import("./chain-eval.ts")).runChainEvalBench(),
   select: async () => (await import("./select.ts")).runSelectBench(),
   relay: async () => (await import("./relay.ts")).runRelayBench(),
+  channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
