@@ -154,7 +154,8 @@ export async function enrolAgent(broker: LocalBroker, options: DemoAgentOptions)
         brokerUrl: broker.url,
         stateDir: join(options.dir, "state"),
         hostname: options.hostname,
-        originUrl: options.originUrl ?? "http://127.0.0.1:6080",
+        // Origins are unique per node: a path of its own on the default origin.
+        originUrl: options.originUrl ?? `http://127.0.0.1:6080/${options.hostname}`,
         sessionSource: { type: "command", command: `cat ${JSON.stringify(sessionsFile)}` },
         staticDataFile,
         requestTimeoutMs: 3000,
@@ -166,7 +167,10 @@ export async function enrolAgent(broker: LocalBroker, options: DemoAgentOptions)
     ),
   );
   const pool = options.pool ?? "default";
-  const { token } = await adminCall<{ token: string }>(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds: 600 });
+  // Local nodes have loopback origins, which a pool must allow (production pools list their
+  // tunnel hostnames instead); local nodes need no approval.
+  await adminCall(broker, `/v1/admin/pools/${pool}`, "PATCH", { allowPrivateOrigins: true });
+  const { token } = await adminCall<{ token: string }>(broker, `/v1/admin/pools/${pool}/enrolment-tokens`, "POST", { ttlSeconds: 600, preApproved: true });
   const agentMain = join(ROOT, "agent", "main.ts");
   const { stdout } = await execFileAsync(process.execPath, [agentMain, "enroll", "--config", configPath, "--token", token], { cwd: ROOT });
   const serverId = stdout.trim();

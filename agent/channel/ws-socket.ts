@@ -35,6 +35,7 @@ function readRefusal(response: IncomingMessage): Promise<UpgradeRefused> {
 
 export const openWsSocket: OpenSocket = (url, headers, events, signal) =>
   new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
     const ws = new WebSocket(url.replace(/^http/, "ws"), { headers, maxPayload: MAX_CHANNEL_MESSAGE_BYTES, perMessageDeflate: false, followRedirects: false });
     let opened = false;
     const abort = () => ws.terminate();

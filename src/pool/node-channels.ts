@@ -5,7 +5,7 @@
  * disconnect on one node or on every connected node). Transport and bounds: channel-hub.ts.
  */
 import { err, ok, type Result } from "../core/result.ts";
-import { CHANNEL_CLOSE, type ChannelError, type DisconnectTarget } from "../channel-protocol.ts";
+import { CHANNEL_CLOSE, CHANNEL_KEEPALIVE_REQUEST, CHANNEL_KEEPALIVE_RESPONSE, type ChannelError, type DisconnectTarget } from "../channel-protocol.ts";
 import type { HeartbeatBody, HeartbeatReply } from "../protocol.ts";
 import { admitChannel } from "./channel-admission.ts";
 import { type AgentRequestHandler, ChannelHub, type ChannelState } from "./channel-hub.ts";
@@ -33,9 +33,11 @@ export class NodeChannels {
   readonly #hub: ChannelHub;
   readonly #deps: NodeChannelsDeps;
 
-  constructor(state: ChannelState, deps: NodeChannelsDeps) {
+  constructor(state: ChannelState & Pick<DurableObjectState, "setWebSocketAutoResponse">, deps: NodeChannelsDeps) {
     this.#deps = deps;
     this.#hub = new ChannelHub(state, this.#answerAgent);
+    // The agent's keepalive is answered by the runtime, without waking the object.
+    state.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CHANNEL_KEEPALIVE_REQUEST, CHANNEL_KEEPALIVE_RESPONSE));
   }
 
   admit(request: Request, nowMs: number): Promise<Response> {
@@ -50,10 +52,15 @@ export class NodeChannels {
     this.#hub.closed(ws, reason);
   }
 
-  /** The node was removed (null key) or re-keyed: its channel closes at once, with a code saying which. */
-  keyChanged(serverId: string, keyNow: string | null): void {
+  /**
+   * Call after the node's key may have changed (re-key, removal), with the key it had before
+   * (null: the node was not here): a channel opened with an old key closes at once, 4002 when the
+   * node is gone, 4003 when it has a new key.
+   */
+  keyChanged(serverId: string, keyBefore: string | null): void {
+    const keyNow = this.#deps.nodes.getNodeAuth(serverId)?.publicKeyJwk ?? null;
     if (keyNow === null) this.#hub.close(serverId, CHANNEL_CLOSE.removed, "node removed");
-    else this.#hub.close(serverId, CHANNEL_CLOSE.rekeyed, "node re-keyed");
+    else if (keyBefore !== null && keyBefore !== keyNow) this.#hub.close(serverId, CHANNEL_CLOSE.rekeyed, "node re-keyed");
   }
 
   connected(nowMs: number): Set<string> {

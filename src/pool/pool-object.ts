@@ -1,7 +1,7 @@
 /**
  * One Durable Object per pool: the authority for which nodes are up right now. It keeps its
- * nodes' live state in SQLite (surviving eviction), verifies their signed requests, places
- * sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
+ * nodes' live state in SQLite (surviving eviction), verifies their signed requests, holds their
+ * control channels (node-channels.ts), places sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
  * placement-decision, the balancer); this class validates, calls one of them and stores what it
  * says. It never reads D1 on the heartbeat path (recovery is the Worker's).
  */
@@ -12,7 +12,7 @@ import { configureLog, log } from "../core/log.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
-import { CHANNEL_KEEPALIVE_REQUEST, CHANNEL_KEEPALIVE_RESPONSE, type DisconnectTarget } from "../channel-protocol.ts";
+import type { DisconnectTarget } from "../channel-protocol.ts";
 import { HEARTBEAT_AUDIENCE, type HeartbeatBody, type HeartbeatReply, REKEY_AUDIENCE, type StaticData } from "../protocol.ts";
 import { createScriptRunner } from "../sandbox/script-runner.ts";
 import { type DisconnectReport, NodeChannels } from "./node-channels.ts";
@@ -67,8 +67,6 @@ export class PoolObject extends DurableObject<Env> {
     this.policy = new PolicyLoader(this.meta, async () => (await findPool(env.DB, this.meta.pool))?.policy ?? null);
     this.selector = new Selector({ meta: this.meta, policy: this.policy, placement: this.placement, runScript: createScriptRunner(env.LOADER), serverViews: () => this.serverViews() });
     this.channels = new NodeChannels(ctx, { nodes: this.nodes, requests: this.requests, beat: (node, body) => this.acceptBeat(node, node.lastSeq, body) });
-    // The agent's keepalive is answered by the runtime, without waking the object (channel-protocol.ts).
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CHANNEL_KEEPALIVE_REQUEST, CHANNEL_KEEPALIVE_RESPONSE));
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -84,11 +82,10 @@ export class PoolObject extends DurableObject<Env> {
   /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence and closes its channel. */
   async registerNode(settings: PoolSettings, record: NodeRecord): Promise<void> {
     await this.configure(settings);
-    const keyBefore = this.nodes.getNodeAuth(record.serverId)?.publicKeyJwk;
+    const keyBefore = this.nodes.getNodeAuth(record.serverId)?.publicKeyJwk ?? null;
     this.nodes.upsertNode(record);
     this.requests.forget(record.serverId);
-    const keyNow = this.nodes.getNodeAuth(record.serverId)?.publicKeyJwk ?? null;
-    if (keyBefore !== undefined && keyBefore !== keyNow) this.channels.keyChanged(record.serverId, keyNow);
+    this.channels.keyChanged(record.serverId, keyBefore);
   }
 
   /**
@@ -126,28 +123,22 @@ export class PoolObject extends DurableObject<Env> {
   }
 
   async setDraining(serverId: string, draining: boolean): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setDraining(serverId, draining);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setDraining(serverId, draining));
   }
 
   /** An admin approved a pending node: it takes placements from now on. */
   async approveNode(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setApproved(serverId);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setApproved(serverId));
   }
 
   async setStaticOverrides(serverId: string, overrides: StaticData): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setStaticOverrides(serverId, overrides);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setStaticOverrides(serverId, overrides));
   }
 
   /** Forgets a node; its key stops working and its channel closes at once. Idempotent. */
   async removeNode(serverId: string): Promise<void> {
-    this.channels.keyChanged(serverId, null);
     this.nodes.deleteNode(serverId);
+    this.channels.keyChanged(serverId, null);
     this.placement.deleteReservationsOf(serverId);
     this.requests.forget(serverId);
   }
@@ -248,6 +239,13 @@ export class PoolObject extends DurableObject<Env> {
     if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, body.sessions));
     await this.ensureAlarm();
     return { status: nodeStatus({ status: "up", draining: node.draining, approved: node.approved }), draining: node.draining, intervalMs: this.meta.intervalMs };
+  }
+
+  /** An admin's change to a node this object holds; the node as it is then. */
+  private changeNode(serverId: string, change: () => void): Promise<Result<AdminServerView, PoolFailure>> {
+    if (!this.nodes.getNode(serverId)) return Promise.resolve(err("unknown-server"));
+    change();
+    return this.getServer(serverId);
   }
 
   /** Every node as the balancer and the admin see it, with unconfirmed placements counted. */

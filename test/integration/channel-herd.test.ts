@@ -3,9 +3,11 @@
  * against the broker under `wrangler dev`, through a TCP switch. Twice every channel goes at
  * once: first as when the pool object restarts while the Worker stays up (the switch drops every
  * connection and keeps listening), then as in a deploy (the switch is cut and the broker itself
- * restarts on its persisted state). Each time the reconnections must spread over the backoff
- * window instead of arriving in a herd, and every channel must be open again (the broker's
- * server list says so, and a command reaches a node). Loopback only; bounded by the timeouts below.
+ * restarts on its persisted state). Each time the agents' attempts to reconnect (when each dials,
+ * which is what the backoff decides; how fast the broker then answers is its own matter) must
+ * spread over the backoff window instead of arriving in a herd, and every channel must be open
+ * again (the broker's server list says so, and a command reaches a node). Loopback only; bounded
+ * by the timeouts below.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +29,8 @@ const OUTAGE_MS = 4 * MAX_BACKOFF_MS;
 interface Agent {
   identity: NodeIdentity;
   channel: ChannelClient;
-  /** When each "channel open" was logged, epoch ms. */
+  /** When each attempt to open the channel started, and when each "channel open" was logged, epoch ms. */
+  attemptedAt: number[];
   openedAt: number[];
 }
 
@@ -53,11 +56,14 @@ async function enrol(index: number): Promise<NodeIdentity> {
 }
 
 function startAgentChannel(identity: NodeIdentity): Agent {
-  const agent: Agent = { identity, openedAt: [], channel: null as unknown as ChannelClient };
+  const agent: Agent = { identity, attemptedAt: [], openedAt: [], channel: null as unknown as ChannelClient };
   agent.channel = startChannelClient(
     { brokerUrl: relay.url, identity, seq: new SeqCounter(), requestTimeoutMs: 3000, maxBackoffMs: MAX_BACKOFF_MS, handlers: { disconnect: async () => ({ closed: 0 }) } },
     {
-      openSocket: openWsSocket,
+      openSocket: (url, headers, events, signal) => {
+        agent.attemptedAt.push(Date.now());
+        return openWsSocket(url, headers, events, signal);
+      },
       setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
       clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
       now: () => Date.now(),
@@ -77,10 +83,14 @@ async function connectedCount(): Promise<number> {
   return servers.filter((server) => server.channelConnected).length;
 }
 
-/** The reconnection offsets after `since` (ms, sorted), once every agent reopened its channel. */
-async function reconnections(since: number, withinMs: number): Promise<number[]> {
+/**
+ * Once every agent reopened its channel: when each made its first attempt after `since` (ms after
+ * it, sorted), and when the last channel opened.
+ */
+async function reconnections(since: number, withinMs: number): Promise<{ attempts: number[]; lastOpenMs: number }> {
   await waitFor(async () => agents.every((agent) => agent.openedAt.some((at) => at >= since)), withinMs, `all ${AGENTS} channels open again`);
-  return agents.map((agent) => (agent.openedAt.find((at) => at >= since) ?? Number.NaN) - since).sort((a, b) => a - b);
+  const attempts = agents.map((agent) => (agent.attemptedAt.find((at) => at >= since) ?? Number.NaN) - since).sort((a, b) => a - b);
+  return { attempts, lastOpenMs: Math.max(...agents.map((agent) => (agent.openedAt.find((at) => at >= since) ?? Number.NaN) - since)) };
 }
 
 /** The most reconnections in any `windowMs`: a herd puts nearly all of them in one. */
@@ -119,12 +129,13 @@ describe(`${AGENTS} agents' control channels`, () => {
   it("come back spread over the first backoff window when every channel drops at once (object restart)", async () => {
     const droppedAt = Date.now();
     relay.drop();
-    const offsets = await reconnections(droppedAt, CHANNEL_RECONNECT_BASE_MS + 10_000);
-    console.log(describeSpread("reconnections after every channel dropped", offsets, 100));
-    // Each agent waits uniform [0, 1 s] before its first attempt; a herd would put all 200 in a few ms.
-    expect(offsets.at(-1) ?? Infinity).toBeLessThanOrEqual(CHANNEL_RECONNECT_BASE_MS + 2000);
-    expect((offsets.at(-1) ?? 0) - (offsets[0] ?? 0)).toBeGreaterThanOrEqual(0.5 * CHANNEL_RECONNECT_BASE_MS);
-    expect(crowd(offsets, 100)).toBeLessThanOrEqual(0.3 * AGENTS);
+    const { attempts, lastOpenMs } = await reconnections(droppedAt, CHANNEL_RECONNECT_BASE_MS + 10_000);
+    console.log(`${describeSpread("attempts after every channel dropped", attempts, 100)}; all open after ${lastOpenMs} ms`);
+    // Each agent waits uniform [0, 1 s] before its first attempt (timers may fire late on a busy
+    // machine); a herd would put all 200 in a few ms.
+    expect(attempts.at(-1) ?? Infinity).toBeLessThanOrEqual(CHANNEL_RECONNECT_BASE_MS + 1000);
+    expect((attempts.at(-1) ?? 0) - (attempts[0] ?? 0)).toBeGreaterThanOrEqual(0.5 * CHANNEL_RECONNECT_BASE_MS);
+    expect(crowd(attempts, 100)).toBeLessThanOrEqual(0.4 * AGENTS);
     await waitFor(async () => (await connectedCount()) === AGENTS, 10_000, "the broker lists every channel connected");
   });
 
@@ -137,12 +148,12 @@ describe(`${AGENTS} agents' control channels`, () => {
     if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining));
     await relay.restore();
     const backAt = Date.now();
-    const offsets = await reconnections(backAt, MAX_BACKOFF_MS + 15_000);
-    console.log(describeSpread(`outage ${backAt - cutAt} ms; reconnections after the broker came back`, offsets, 250));
+    const { attempts, lastOpenMs } = await reconnections(backAt, MAX_BACKOFF_MS + 15_000);
+    console.log(`${describeSpread(`outage ${backAt - cutAt} ms; first attempts after the broker came back`, attempts, 250)}; all open after ${lastOpenMs} ms`);
     // Each agent's next attempt is the rest of a delay uniform in [0, maxBackoffMs].
-    expect(offsets.at(-1) ?? Infinity).toBeLessThanOrEqual(MAX_BACKOFF_MS + 3000);
-    expect((offsets.at(-1) ?? 0) - (offsets[0] ?? 0)).toBeGreaterThanOrEqual(0.4 * MAX_BACKOFF_MS);
-    expect(crowd(offsets, 200)).toBeLessThanOrEqual(0.25 * AGENTS);
+    expect(attempts.at(-1) ?? Infinity).toBeLessThanOrEqual(MAX_BACKOFF_MS + 1000);
+    expect((attempts.at(-1) ?? 0) - (attempts[0] ?? 0)).toBeGreaterThanOrEqual(0.4 * MAX_BACKOFF_MS);
+    expect(crowd(attempts, 200)).toBeLessThanOrEqual(0.4 * AGENTS);
     await waitFor(async () => (await connectedCount()) === AGENTS, 10_000, "the broker lists every channel connected");
     const { rttMs } = await adminCall<{ rttMs: number }>(broker, `/v1/admin/pools/default/servers/${agents[0]?.identity.serverId}/ping`, "POST");
     expect(rttMs).toBeGreaterThanOrEqual(0);

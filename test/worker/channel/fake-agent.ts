@@ -96,7 +96,7 @@ export class FakeAgent {
 
   /** The response to the agent's request `id`. */
   responseTo(id: number | null): Promise<{ id: number | null; ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
-    return this.waitFor((message): message is { id: number | null; ok: boolean } => typeof message === "object" && message !== null && "ok" in message && (message as { id: unknown }).id === id);
+    return this.waitFor((message): message is { id: number | null; ok: boolean } => typeof message === "object" && message !== null && "ok" in message && (message as unknown as { id: unknown }).id === id);
   }
 
   #answer(message: unknown): void {
