@@ -14,7 +14,7 @@ module.exports = {
       severity: "error",
       comment: "The agent (Node) may import the wire protocol and runtime-neutral broker modules only.",
       from: { path: "^agent/" },
-      to: { path: "^src/", pathNot: "^src/(protocol\\.ts|tokens/broker-token\\.ts|tokens/node-assertion\\.ts|core/(result|crypto|clip)\\.ts)$" },
+      to: { path: "^src/", pathNot: "^src/(protocol\\.ts|channel-protocol\\.ts|tokens/broker-token\\.ts|tokens/node-assertion\\.ts|core/(result|crypto|clip)\\.ts)$" },
     },
   ],
   options: {

@@ -1,8 +1,13 @@
 /**
- * `startAgent`: loads the enrolment, starts the node gateway when the config has one, and runs
- * the heartbeat loop until `stop()`. This is what `main.ts run` calls, and what integration tests
- * call with real or fake dependencies.
+ * `startAgent`: loads the enrolment, starts the node gateway when the config has one, opens the
+ * control channel and runs the heartbeat loop until `stop()` (beats go on the channel while it is
+ * open, over HTTP otherwise: beat-sender.ts). This is what `main.ts run` calls, and what
+ * integration tests call with real or fake dependencies. The channel's `disconnect` command ends
+ * the gateway's live connections.
  */
+import { createBeatSender } from "./beat-sender.ts";
+import { type ChannelClient, startChannelClient } from "./channel/client.ts";
+import type { ChannelHandlers } from "./channel/peer.ts";
 import { createCollector } from "./collector.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentDeps } from "./deps.ts";
@@ -11,6 +16,7 @@ import { type RunningGateway, startGateway } from "./gateway/gateway.ts";
 import { createHeartbeatClient } from "./heartbeat-client.ts";
 import { startHeartbeatLoop } from "./loop.ts";
 import { type NodeState, StateError, loadEnrolment } from "./state.ts";
+import { SeqCounter } from "./token.ts";
 
 export interface AgentGateway extends Omit<RunningGateway, "stop"> {
   /** Session endpoints registered at run time, in front of the config's static map. */
@@ -22,7 +28,8 @@ export interface RunningAgent {
   pool: string;
   /** The node gateway, null when the config has no `gateway` section. */
   gateway: AgentGateway | null;
-  /** Stops scheduling, aborts the beat in flight, closes the gateway's connections; resolves once all settled (unbounded; see `stopWithin`). */
+  channel: ChannelClient;
+  /** Stops scheduling, aborts the beat in flight, closes the channel and the gateway's connections; resolves once all settled (unbounded; see `stopWithin`). */
   stop(): Promise<void>;
 }
 
@@ -36,23 +43,35 @@ async function startNodeGateway(config: AgentConfig, state: NodeState, deps: Age
   return { ...running, endpoints };
 }
 
-/** @throws StateError if the node is not enrolled or its state files are broken; GatewayError if the gateway cannot listen. */
-export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+/** The broker's commands this node can serve: `disconnect` needs the gateway (without one it is answered UNAVAILABLE). */
+function channelHandlers(gateway: AgentGateway | null): ChannelHandlers {
+  if (!gateway) return {};
+  return { disconnect: async (target, reason) => ({ closed: gateway.connections.disconnect(target, reason) }) };
+}
+
+/**
+ * `handlers` replace the composed command handlers (tests drive the channel without a gateway).
+ * @throws StateError if the node is not enrolled or its state files are broken; GatewayError if the gateway cannot listen.
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDeps, handlers: ChannelHandlers = {}): Promise<RunningAgent> {
   const { state, identity } = await loadEnrolment(deps.fs, config.stateDir, config.configPath);
   if (state.brokerUrl !== config.brokerUrl) {
     deps.log(`note: enrolled with ${state.brokerUrl}, now sending to ${config.brokerUrl} from the config`);
   }
   const gateway = await startNodeGateway(config, state, deps);
+  const seq = new SeqCounter();
   const collect = createCollector(config, deps);
-  const send = createHeartbeatClient(
-    { brokerUrl: config.brokerUrl, identity, requestTimeoutMs: config.requestTimeoutMs },
+  const http = createHeartbeatClient({ brokerUrl: config.brokerUrl, identity, requestTimeoutMs: config.requestTimeoutMs, seq }, deps);
+  const channel = startChannelClient(
+    { brokerUrl: config.brokerUrl, identity, seq, requestTimeoutMs: config.requestTimeoutMs, maxBackoffMs: config.maxBackoffMs, handlers: { ...channelHandlers(gateway), ...handlers } },
     deps,
   );
+  const send = createBeatSender(channel, http, deps);
   const loop = startHeartbeatLoop(
     {
       intervalMs: state.intervalMs,
       maxBackoffMs: config.maxBackoffMs,
-      beat: async (signal) => send((await collect(signal)).text, signal),
+      beat: async (signal) => send(await collect(signal), signal),
     },
     deps,
   );
@@ -61,8 +80,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     serverId: state.serverId,
     pool: state.pool,
     gateway,
+    channel,
     stop: async () => {
-      await Promise.all([loop.stop(), gateway?.stop()]);
+      await Promise.all([loop.stop(), channel.stop(), gateway?.stop()]);
     },
   };
 }

@@ -2,6 +2,7 @@
  * The side effects the agent needs, as injectable functions. `agent/main.ts` wires the real
  * ones (`node-deps.ts`); tests pass fakes, so no test needs the network or a real clock.
  */
+import type { OpenSocket } from "./channel/socket.ts";
 
 /** The subset of `fetch` the agent uses. */
 export type Send = (
@@ -39,6 +40,8 @@ export interface Timers {
 
 export interface AgentDeps extends Timers {
   send: Send;
+  /** Opens the control channel's WebSocket. */
+  openSocket: OpenSocket;
   exec: Exec;
   fs: FileAccess;
   /** Wall clock in epoch ms. */

@@ -21,6 +21,8 @@ export interface HeartbeatClientOptions {
   identity: NodeIdentity;
   /** Bound on the whole exchange, response body included. */
   requestTimeoutMs: number;
+  /** The agent's one sequence counter, shared with the channel client (default: a counter of its own). */
+  seq?: SeqCounter;
 }
 
 export type SendHeartbeat = (bodyText: string, signal: AbortSignal) => Promise<BeatOutcome>;
@@ -42,7 +44,7 @@ async function describeError(response: Response): Promise<{ code: string; messag
 }
 
 export function createHeartbeatClient(options: HeartbeatClientOptions, deps: Pick<AgentDeps, "send" | "now">): SendHeartbeat {
-  const seq = new SeqCounter();
+  const seq = options.seq ?? new SeqCounter();
   const url = brokerEndpoint(options.brokerUrl, AGENT_PATHS.heartbeat);
 
   return async (bodyText, signal) => {

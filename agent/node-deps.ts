@@ -1,8 +1,9 @@
-/** The real side effects: fetch, timers, child processes and the file system of this machine. */
+/** The real side effects: fetch, WebSockets, timers, child processes and the file system of this machine. */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { openWsSocket } from "./channel/ws-socket.ts";
 import type { AgentDeps, Exec, FileAccess } from "./deps.ts";
 
 const execCapped: Exec = (file, args, options) =>
@@ -46,6 +47,7 @@ export const nodeFileAccess: FileAccess = {
 export function nodeDeps(log: (line: string) => void): AgentDeps {
   return {
     send: (url, init) => fetch(url, init),
+    openSocket: openWsSocket,
     exec: execCapped,
     fs: nodeFileAccess,
     setTimer: (callback, delayMs) => setTimeout(callback, delayMs),

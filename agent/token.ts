@@ -1,11 +1,12 @@
 /**
  * The JWT a node signs for its requests (EdDSA, claims per `heartbeatClaimsSchema`): heartbeats,
- * and re-keys with audience `broker:rekey`; and the sequence numbers in it. The token binds the
+ * re-keys with audience `broker:rekey`, channel upgrades with `broker:channel`; and the sequence
+ * numbers in it (one counter per agent: the broker accepts each seq once across all three). The token binds the
  * exact body bytes through `bh`, so it cannot be replayed with another body.
  */
 import { createHash } from "node:crypto";
 import { type CryptoKey, SignJWT } from "jose";
-import { HEARTBEAT_AUDIENCE, type HeartbeatClaims, REKEY_AUDIENCE } from "../src/protocol.ts";
+import { CHANNEL_AUDIENCE, HEARTBEAT_AUDIENCE, type HeartbeatClaims, REKEY_AUDIENCE } from "../src/protocol.ts";
 
 /** exp - iat; well under the broker's 60 s maximum. */
 export const HEARTBEAT_TOKEN_LIFETIME_SECONDS = 30;
@@ -28,6 +29,11 @@ export async function signHeartbeatToken(identity: NodeIdentity, bodyText: strin
 /** A re-key request's token: like a heartbeat's, for `broker:rekey`. */
 export async function signRekeyToken(identity: NodeIdentity, bodyText: string, seq: number, nowMs: number): Promise<string> {
   return signNodeToken(identity, bodyText, seq, nowMs, REKEY_AUDIENCE);
+}
+
+/** The control channel's upgrade token: like a heartbeat's, for `broker:channel`, over no body. */
+export async function signChannelToken(identity: NodeIdentity, seq: number, nowMs: number): Promise<string> {
+  return signNodeToken(identity, "", seq, nowMs, CHANNEL_AUDIENCE);
 }
 
 async function signNodeToken(identity: NodeIdentity, bodyText: string, seq: number, nowMs: number, audience: HeartbeatClaims["aud"]): Promise<string> {

@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "select-dry-run": async () => (await import("./balancing/select-dry-run.ts")).runDryRunBench(),
   relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
   gateway: async () => (await import("./gateway/gateway.ts")).runGatewayBench(),
+  channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));

@@ -17,6 +17,8 @@ export const CLOCK_SKEW_SECONDS = 30;
 export const HEARTBEAT_AUDIENCE = "broker:heartbeat";
 /** Audience of the token a node signs to replace its own key (`POST /v1/agent/rekey`). */
 export const REKEY_AUDIENCE = "broker:rekey";
+/** Audience of the token a node signs to open its control channel (`GET /v1/agent/channel`, src/channel-protocol.ts). */
+export const CHANNEL_AUDIENCE = "broker:channel";
 
 /**
  * Bounds on what a node may report (everything a node sends is untrusted): times are epoch ms
@@ -139,17 +141,18 @@ export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
 
 /**
  * Claims of the JWT a node signs with its Ed25519 key for every heartbeat (alg EdDSA), and, with
- * audience REKEY_AUDIENCE, for a re-key. `seq` is shared: any accepted request consumes it.
+ * audience REKEY_AUDIENCE, for a re-key, and with CHANNEL_AUDIENCE, to open its control channel.
+ * `seq` is shared: any accepted request consumes it.
  */
 export const heartbeatClaimsSchema = z.object({
   iss: serverIdSchema,
-  aud: z.enum([HEARTBEAT_AUDIENCE, REKEY_AUDIENCE]),
+  aud: z.enum([HEARTBEAT_AUDIENCE, REKEY_AUDIENCE, CHANNEL_AUDIENCE]),
   pool: poolNameSchema,
   iat: z.number().int(),
   exp: z.number().int(),
   /** Strictly increasing per node; a beat whose seq is not above the last accepted one is refused. */
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  /** base64url SHA-256 of the exact request body bytes: binds the token to this body. */
+  /** base64url SHA-256 of the exact request body bytes (of no bytes for the channel upgrade): binds the token to this body. */
   bh: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
 });
 export type HeartbeatClaims = z.infer<typeof heartbeatClaimsSchema>;
@@ -185,4 +188,5 @@ export const AGENT_PATHS = {
   enrol: "/v1/agent/enrol",
   rekey: "/v1/agent/rekey",
   heartbeat: "/v1/agent/heartbeat",
+  channel: "/v1/agent/channel",
 } as const;

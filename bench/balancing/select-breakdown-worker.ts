@@ -26,7 +26,7 @@ interface Internals {
   placement: PlacementStore;
   ctx: DurableObjectState;
   serverViews(): ReturnType<typeof toServerView>[];
-  selectNow(request: SelectRequest): Promise<unknown>;
+  selector: { selectNow(request: SelectRequest): Promise<unknown> };
 }
 
 const POOL = "breakdown";
@@ -115,7 +115,7 @@ export class BreakdownPool extends PoolObject {
 
     const nowMs = Date.now();
     const nodes = store.listNodes();
-    const views = nodes.map((node) => toServerView(node, POOL, 0, RULES));
+    const views = nodes.map((node) => toServerView(node, POOL, 0, RULES, false));
     const input: StepInput = {
       action: "session/start",
       user: { login: "bench-user", sessions: sessionsOfUser(views, "bench-user"), groups: [], isAdmin: false, isManager: false },
@@ -130,7 +130,7 @@ export class BreakdownPool extends PoolObject {
     await add("placement.liveReservations() (DELETE expired + SELECT all)", () => placement.liveReservations(Date.now()));
     await add("  of which DELETE expired (none are; no index on expires_at)", () => sql.exec("DELETE FROM reservations WHERE expires_at <= ?", Date.now()));
     const pending = pendingByServer(placement.liveReservations(Date.now()));
-    await add("toServerView × nodes (objects only: the cost if nodes and counts stayed in memory)", () => nodes.map((node) => toServerView(node, POOL, pending.get(node.serverId) ?? 0, RULES)));
+    await add("toServerView × nodes (objects only: the cost if nodes and counts stayed in memory)", () => nodes.map((node) => toServerView(node, POOL, pending.get(node.serverId) ?? 0, RULES, false)));
     await add("serverViews() total", () => this.internals.serverViews());
     await add("sessionsOfUser (scan every session)", () => sessionsOfUser(views, "bench-user"));
     await add("runChain(DEFAULT_POLICY)", () => runChain(DEFAULT_POLICY, input, { nowMs, random: Math.random }));
@@ -149,8 +149,8 @@ export class BreakdownPool extends PoolObject {
     };
     await add("candidate: pending counts by SQL GROUP BY server_id instead of SELECT *", countPending);
     let selects = 0;
-    await add("selectNow() dry run (no log, no reservation)", () => this.internals.selectNow({ ...request(`dry-${selects++}`), dryRun: true }));
-    await add("selectNow() (logs and reserves)", () => this.internals.selectNow(request(`sel-${selects++}`)));
+    await add("selectNow() dry run (no log, no reservation)", () => this.internals.selector.selectNow({ ...request(`dry-${selects++}`), dryRun: true }));
+    await add("selectNow() (logs and reserves)", () => this.internals.selector.selectNow(request(`sel-${selects++}`)));
     return parts;
   }
 }

@@ -30,7 +30,7 @@ export async function acceptHeartbeat(env: Env, input: HeartbeatInput): Promise<
 }
 
 /** Registers a catalogue node with its pool object again; false when the catalogue has no such node there. */
-async function recoverNode(env: Env, pool: string, serverId: string): Promise<boolean> {
+export async function recoverNode(env: Env, pool: string, serverId: string): Promise<boolean> {
   const [row, poolRow] = await Promise.all([findNodeInPool(env.DB, pool, serverId), findPool(env.DB, pool)]);
   if (!row || !poolRow) return false;
   await poolStub(env, pool).registerNode(poolSettingsOf(poolRow), nodeRecordFromRow(row));

@@ -22,6 +22,11 @@ export type ErrorCode =
   | "NO_SERVER_AVAILABLE"
   | "UPGRADE_REQUIRED"
   | "ORIGIN_UNREACHABLE"
+  /** A command to a node: its control channel is down, it did not answer in time, it is busy, it failed. */
+  | "NODE_NOT_CONNECTED"
+  | "NODE_TIMEOUT"
+  | "NODE_BUSY"
+  | "NODE_FAILED"
   | "INTERNAL";
 
 export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
@@ -39,6 +44,7 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
     case "CONFLICT":
     case "HEARTBEAT_STALE":
     case "SESSION_LIMIT_REACHED":
+    case "NODE_NOT_CONNECTED":
       return 409;
     case "PAYLOAD_TOO_LARGE":
       return 413;
@@ -54,9 +60,13 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
       return 500;
     case "POLICY_INVALID_RESULT":
     case "ORIGIN_UNREACHABLE":
+    case "NODE_FAILED":
       return 502;
     case "NO_SERVER_AVAILABLE":
+    case "NODE_BUSY":
       return 503;
+    case "NODE_TIMEOUT":
+      return 504;
   }
 }
 

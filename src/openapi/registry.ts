@@ -19,13 +19,13 @@ import {
   serverParam,
   updatePoolBodySchema,
 } from "../routes/admin.ts";
-import { rekeyTokenBodySchema, staticDataBodySchema } from "../routes/servers.ts";
+import { rekeyTokenBodySchema, serverDisconnectBodySchema, staticDataBodySchema } from "../routes/servers.ts";
 import { signInSchema } from "../routes/auth.ts";
 import { poolSelectBodySchema, selectParamSchema } from "../routes/pools.ts";
 import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
 import { relayParamSchema } from "../routes/relay.ts";
 import { resumeBodySchema, resumeParamSchema, sessionsQuerySchema, startSessionBodySchema } from "../routes/sessions.ts";
-import { loginParam } from "../routes/users.ts";
+import { anyLoginParam, loginParam, userDisconnectBodySchema } from "../routes/users.ts";
 import { selectBodySchema, selectUserSchema } from "../sessions/placement-request.ts";
 import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
@@ -60,6 +60,8 @@ const timestamps = { createdAt: z.number().int(), updatedAt: z.number().int() };
 const storedProfile = profileSchema.extend(timestamps);
 
 const PLACEMENT_ERRORS = ["NO_SERVER_AVAILABLE", "POLICY_REJECTED", "POLICY_INVALID_RESULT", "SESSION_LIMIT_REACHED", "RATE_LIMITED"] as const;
+/** A command over a node's control channel: not connected (409), busy (503), no answer (504), failed (502). */
+const COMMAND_ERRORS = ["NOT_FOUND", "NODE_NOT_CONNECTED", "NODE_BUSY", "NODE_TIMEOUT", "NODE_FAILED"] as const;
 
 const meta: RouteSpec[] = [
   { method: "get", path: "/health", operationId: "health", summary: "Liveness of the broker", tag: "meta", auth: "none", response: { status: 200, description: "`{ ok: true }`" } },
@@ -83,6 +85,12 @@ const agent: RouteSpec[] = [
     method: "post", path: "/v1/agent/heartbeat", operationId: "heartbeat", summary: "Report a node's state", tag: "agent", auth: "node",
     description: "The bearer JWT (EdDSA, `iss` serverId, `aud` broker:heartbeat, `pool`, `seq`, `bh` = base64url SHA-256 of the body) binds the token to the exact body. Bodies are capped at 64 KiB.",
     body: heartbeatBodySchema, response: { status: 200, description: "The node's status as the broker sees it.", schema: heartbeatReplySchema }, errors: ["HEARTBEAT_STALE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+  {
+    method: "get", path: "/v1/agent/channel", operationId: "openChannel", summary: "Open a node's control channel (WebSocket)", tag: "agent", auth: "node",
+    description:
+      "A WebSocket upgrade signed like a heartbeat (`aud` broker:channel, `seq` spent, `bh` of no bytes), accepted by the pool's object with the Hibernation API; a newer channel of the node replaces the older (4001), removing the node closes it (4002), re-keying it too (4003). Messages are JSON text frames (src/channel-protocol.ts): requests `{ id, method, params }` both ways, answers `{ id, ok, result | error }`; docs/architecture.md describes them.",
+    response: { status: 101, description: "Switching protocols: the channel.", mediaType: null }, errors: ["UPGRADE_REQUIRED", "HEARTBEAT_STALE"],
   },
 ];
 
@@ -178,7 +186,16 @@ const servers: RouteSpec[] = [
     method: "put", path: "/v1/admin/pools/{pool}/servers/{serverId}/static-data", operationId: "setStaticData", summary: "Set a server's static data overrides", tag: "admin: servers", auth: "admin",
     params: serverParam, body: staticDataBodySchema, response: { status: 200, description: "The server; overrides are merged over the agent's static data." }, errors: ["NOT_FOUND"],
   },
-  { method: "delete", path: "/v1/admin/pools/{pool}/servers/{serverId}", operationId: "removeServer", summary: "Remove a server; its key stops working", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 204, description: "Removed.", mediaType: null }, errors: ["NOT_FOUND"] },
+  { method: "delete", path: "/v1/admin/pools/{pool}/servers/{serverId}", operationId: "removeServer", summary: "Remove a server; its key stops working and its channel closes", tag: "admin: servers", auth: "admin", params: serverParam, response: { status: 204, description: "Removed.", mediaType: null }, errors: ["NOT_FOUND"] },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/ping", operationId: "pingServer", summary: "Round trip to a server over its control channel", tag: "admin: servers", auth: "admin",
+    params: serverParam, response: { status: 200, description: "`{ rttMs }` as the pool object measured it (whole ms).", schema: z.object({ rttMs: z.number().int().nonnegative() }) }, errors: [...COMMAND_ERRORS],
+  },
+  {
+    method: "post", path: "/v1/admin/pools/{pool}/servers/{serverId}/disconnect", operationId: "disconnectOnServer", summary: "End live relayed connections on one server", tag: "admin: servers", auth: "admin",
+    description: "`{ sessionId }` ends that session's connections, `{ user }` that broker login's, on this server. Clients see close code 4000 with `reason` (default \"disconnected by an administrator\"); the desktop session keeps running.",
+    params: serverParam, body: serverDisconnectBodySchema, response: { status: 200, description: "`{ closed }`: how many connections the server closed.", schema: z.object({ closed: z.number().int().nonnegative() }) }, errors: [...COMMAND_ERRORS],
+  },
 ];
 
 const policies: RouteSpec[] = [
@@ -202,9 +219,15 @@ const admins: RouteSpec[] = [
   { method: "get", path: "/v1/admin/users/{login}", operationId: "getUser", summary: "One user", tag: "admin: users", auth: "admin", params: loginParam, response: { status: 200, description: "The user." }, errors: ["NOT_FOUND"] },
   {
     method: "patch", path: "/v1/admin/users/{login}", operationId: "updateUser", summary: "Change a user", tag: "admin: users", auth: "admin",
-    description: "A new password, disabling or deleting ends the user's session tokens.", params: loginParam, body: updateUserSchema, response: { status: 200, description: "The user." }, errors: ["NOT_FOUND"],
+    description: "A new password, disabling or deleting ends the user's session tokens; disabling also ends their live relayed connections on every connected server.", params: loginParam, body: updateUserSchema, response: { status: 200, description: "The user." }, errors: ["NOT_FOUND"],
   },
-  { method: "delete", path: "/v1/admin/users/{login}", operationId: "deleteUser", summary: "Delete a user", tag: "admin: users", auth: "admin", params: loginParam, response: { status: 204, description: "Deleted.", mediaType: null }, errors: ["NOT_FOUND"] },
+  { method: "delete", path: "/v1/admin/users/{login}", operationId: "deleteUser", summary: "Delete a user", tag: "admin: users", auth: "admin", params: loginParam, response: { status: 204, description: "Deleted; their session tokens and live relayed connections end at once.", mediaType: null }, errors: ["NOT_FOUND"] },
+  {
+    method: "post", path: "/v1/admin/users/{login}/disconnect", operationId: "disconnectUser", summary: "End a user's live relayed connections everywhere", tag: "admin: users", auth: "admin",
+    description: "Any login the relay named (broker-managed or single sign-on). Every server with a connected channel, in every pool, is asked at once. Clients see close code 4000 with `reason`.",
+    params: anyLoginParam, body: userDisconnectBodySchema,
+    response: { status: 200, description: "`{ nodes, closed, failed: [{ pool, serverId, code, message }] }`: servers asked, connections closed, servers that did not confirm." },
+  },
   { method: "get", path: "/v1/admin/profiles", operationId: "listProfiles", summary: "Session profiles", tag: "admin: profiles", auth: "adminToken", query: listQuery, response: { status: 200, description: "`{ profiles: [...] }`, ordered by id.", schema: z.object({ profiles: z.array(storedProfile) }) }, errors: ["NOT_FOUND"] },
   { method: "post", path: "/v1/admin/profiles", operationId: "createProfile", summary: "Create a profile", tag: "admin: profiles", auth: "adminToken", body: profileSchema, response: { status: 201, description: "The profile.", schema: storedProfile }, errors: ["CONFLICT"] },
   {

@@ -1,32 +1,33 @@
 /**
  * One Durable Object per pool: the authority for which nodes are up right now. It keeps its
- * nodes' live state in SQLite (surviving eviction), verifies their signed requests, places
- * sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
+ * nodes' live state in SQLite (surviving eviction), verifies their signed requests, holds their
+ * control channels (node-channels.ts), places sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
  * placement-decision, the balancer); this class validates, calls one of them and stores what it
  * says. It never reads D1 on the heartbeat path (recovery is the Worker's).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { PolicyInput } from "../balancer/policy.ts";
 import type { OriginRules } from "../cluster/origin-policy.ts";
-import { randomId } from "../core/crypto.ts";
 import { configureLog, log } from "../core/log.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
+import type { DisconnectTarget } from "../channel-protocol.ts";
 import { HEARTBEAT_AUDIENCE, type HeartbeatBody, type HeartbeatReply, REKEY_AUDIENCE, type StaticData } from "../protocol.ts";
-import { createScriptRunner, type ScriptRunner } from "../sandbox/script-runner.ts";
+import { createScriptRunner } from "../sandbox/script-runner.ts";
+import { type DisconnectReport, NodeChannels } from "./node-channels.ts";
 import { expiredNodes, nextAlarmAt } from "./liveness.ts";
-import { type NodeRecord, NodeStore } from "./node-store.ts";
+import { type NodeAuth, type NodeRecord, NodeStore } from "./node-store.ts";
 import { type NodeRequestInput, NodeRequests } from "./node-requests.ts";
 import { NonceStore } from "./nonce-store.ts";
 import { confirmedReservations, pendingByServer } from "./placement.ts";
-import { decidePlacement } from "./placement-decision.ts";
 import { type Decision, PlacementStore } from "./placement-store.ts";
-import { parsePolicy, PolicyLoader } from "./policy-loader.ts";
-import type { PoolFailure } from "./pool-failure.ts";
+import { PolicyLoader } from "./policy-loader.ts";
+import type { CommandFailure, PoolFailure } from "./pool-failure.ts";
 import { PoolMeta } from "./pool-meta.ts";
 import { type RelayTarget, relayTargetOf, sessionsOn } from "./projections.ts";
 import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
+import { Selector } from "./selector.ts";
 import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
 import { migratePoolSchema } from "./sql-schema.ts";
 
@@ -50,9 +51,8 @@ export class PoolObject extends DurableObject<Env> {
   private readonly placement: PlacementStore;
   private readonly nonces: NonceStore;
   private readonly policy: PolicyLoader;
-  private readonly runScript: ScriptRunner;
-  /** Live selections run one at a time (script steps await), so each sees the last one's reservation. */
-  private selecting: Promise<unknown> = Promise.resolve();
+  private readonly selector: Selector;
+  private readonly channels: NodeChannels;
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -65,7 +65,8 @@ export class PoolObject extends DurableObject<Env> {
     this.placement = new PlacementStore(ctx.storage.sql);
     this.nonces = new NonceStore(ctx.storage.sql);
     this.policy = new PolicyLoader(this.meta, async () => (await findPool(env.DB, this.meta.pool))?.policy ?? null);
-    this.runScript = createScriptRunner(env.LOADER);
+    this.selector = new Selector({ meta: this.meta, policy: this.policy, placement: this.placement, runScript: createScriptRunner(env.LOADER), serverViews: () => this.serverViews() });
+    this.channels = new NodeChannels(ctx, { nodes: this.nodes, requests: this.requests, beat: (node, body) => this.acceptBeat(node, node.lastSeq, body) });
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -78,11 +79,13 @@ export class PoolObject extends DurableObject<Env> {
     this.meta.originRules = settings.originRules;
   }
 
-  /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence. */
+  /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence and closes its channel. */
   async registerNode(settings: PoolSettings, record: NodeRecord): Promise<void> {
     await this.configure(settings);
+    const keyBefore = this.nodes.getNodeAuth(record.serverId)?.publicKeyJwk ?? null;
     this.nodes.upsertNode(record);
     this.requests.forget(record.serverId);
+    this.channels.keyChanged(record.serverId, keyBefore);
   }
 
   /**
@@ -92,13 +95,7 @@ export class PoolObject extends DurableObject<Env> {
   async recordHeartbeat(input: HeartbeatInput): Promise<Result<HeartbeatReply, PoolFailure>> {
     const verdict = await this.requests.verify(input, HEARTBEAT_AUDIENCE);
     if (!verdict.ok) return verdict;
-    const nowMs = Date.now();
-    this.nodes.saveBeat(input.serverId, verdict.value.seq, nowMs, input.body);
-    const held = this.placement.reservationsFor(input.serverId, nowMs);
-    if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, input.body.sessions));
-    await this.ensureAlarm();
-    const { draining, approved } = verdict.value.node;
-    return ok({ status: nodeStatus({ status: "up", draining, approved }), draining, intervalMs: this.meta.intervalMs });
+    return ok(await this.acceptBeat(verdict.value.node, verdict.value.seq, input.body));
   }
 
   /**
@@ -120,31 +117,28 @@ export class PoolObject extends DurableObject<Env> {
   async getServer(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
     const node = this.nodes.getNode(serverId);
     if (!node) return err("unknown-server");
-    return ok(toServerView(node, this.meta.pool, this.placement.reservationsFor(serverId, Date.now()).length, this.meta.originRules));
+    const nowMs = Date.now();
+    const pending = this.placement.reservationsFor(serverId, nowMs).length;
+    return ok(toServerView(node, this.meta.pool, pending, this.meta.originRules, this.channels.connected(nowMs).has(serverId)));
   }
 
   async setDraining(serverId: string, draining: boolean): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setDraining(serverId, draining);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setDraining(serverId, draining));
   }
 
   /** An admin approved a pending node: it takes placements from now on. */
   async approveNode(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setApproved(serverId);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setApproved(serverId));
   }
 
   async setStaticOverrides(serverId: string, overrides: StaticData): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return err("unknown-server");
-    this.nodes.setStaticOverrides(serverId, overrides);
-    return this.getServer(serverId);
+    return this.changeNode(serverId, () => this.nodes.setStaticOverrides(serverId, overrides));
   }
 
-  /** Forgets a node; its key stops working at once. Idempotent. */
+  /** Forgets a node; its key stops working and its channel closes at once. Idempotent. */
   async removeNode(serverId: string): Promise<void> {
     this.nodes.deleteNode(serverId);
+    this.channels.keyChanged(serverId, null);
     this.placement.deleteReservationsOf(serverId);
     this.requests.forget(serverId);
   }
@@ -156,10 +150,7 @@ export class PoolObject extends DurableObject<Env> {
    * beside the queue: an admin's slow script never holds up a user's placement.
    */
   async select(request: SelectRequest): Promise<SelectOutcome> {
-    if (request.dryRun) return this.selectNow(request);
-    const run = this.selecting.then(() => this.selectNow(request));
-    this.selecting = run.catch(() => undefined);
-    return run;
+    return this.selector.select(request);
   }
 
   async getPolicy(): Promise<PolicyInput | null> {
@@ -205,6 +196,38 @@ export class PoolObject extends DurableObject<Env> {
     return this.placement.recentDecisions(limit);
   }
 
+  /** `GET /v1/agent/channel`, forwarded by the Worker: verifies the node's token and accepts its channel. */
+  override async fetch(request: Request): Promise<Response> {
+    return this.channels.admit(request, Date.now());
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.channels.receive(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.channels.closed(ws, `${code} ${reason}`);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.channels.closed(ws, error instanceof Error ? error.message : String(error));
+  }
+
+  /** A round trip over the node's control channel, in ms. */
+  async pingServer(serverId: string): Promise<Result<{ rttMs: number }, CommandFailure>> {
+    return this.channels.ping(serverId, Date.now);
+  }
+
+  /** Ends live relayed connections on one node (its gateway closes them); how many it closed. */
+  async disconnectOn(serverId: string, target: DisconnectTarget, reason: string): Promise<Result<{ closed: number }, CommandFailure>> {
+    return this.channels.disconnectOn(serverId, target, reason, Date.now());
+  }
+
+  /** Sends `disconnect` to every node with a live channel, in parallel; what each answered. */
+  async disconnectEverywhere(target: DisconnectTarget, reason: string): Promise<DisconnectReport> {
+    return this.channels.disconnectEverywhere(target, reason, Date.now());
+  }
+
   /** Liveness: marks overdue nodes down and schedules the next check. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
@@ -214,31 +237,30 @@ export class PoolObject extends DurableObject<Env> {
     await this.ensureAlarm();
   }
 
-  private async selectNow(request: SelectRequest): Promise<SelectOutcome> {
-    const policy = request.policy === undefined ? await this.policy.current() : parsePolicy(request.policy);
-    if (!policy.ok) return err({ code: "BAD_REQUEST", message: "the policy is invalid", trace: [] });
+  /** A beat the node proved it sent (signed, or on its channel): stored, confirming reservations its sessions fill. */
+  private async acceptBeat(node: NodeAuth, seq: number, body: HeartbeatBody): Promise<HeartbeatReply> {
     const nowMs = Date.now();
-    const { outcome, effects } = await decidePlacement(policy.value, request, {
-      servers: this.serverViews(),
-      reservations: this.placement.liveReservations(nowMs),
-      roundRobinCounter: this.meta.roundRobinCounter,
-      nowMs,
-      clock: () => performance.now(),
-      random: Math.random,
-      newReservationId: () => randomId("rsv"),
-      runScript: this.runScript,
-    });
-    if (effects.nextRoundRobinCounter !== undefined) this.meta.roundRobinCounter = effects.nextRoundRobinCounter;
-    if (effects.decision) this.placement.logDecision(effects.decision);
-    if (effects.reservation) this.placement.addReservation(effects.reservation);
-    return outcome;
+    this.nodes.saveBeat(node.serverId, seq, nowMs, body);
+    const held = this.placement.reservationsFor(node.serverId, nowMs);
+    if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, body.sessions));
+    await this.ensureAlarm();
+    return { status: nodeStatus({ status: "up", draining: node.draining, approved: node.approved }), draining: node.draining, intervalMs: this.meta.intervalMs };
+  }
+
+  /** An admin's change to a node this object holds; the node as it is then. */
+  private changeNode(serverId: string, change: () => void): Promise<Result<AdminServerView, PoolFailure>> {
+    if (!this.nodes.getNode(serverId)) return Promise.resolve(err("unknown-server"));
+    change();
+    return this.getServer(serverId);
   }
 
   /** Every node as the balancer and the admin see it, with unconfirmed placements counted. */
   private serverViews(): AdminServerView[] {
-    const pending = pendingByServer(this.placement.liveReservations(Date.now()));
+    const nowMs = Date.now();
+    const pending = pendingByServer(this.placement.liveReservations(nowMs));
+    const channels = this.channels.connected(nowMs);
     const { pool, originRules } = this.meta;
-    return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0, originRules));
+    return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0, originRules, channels.has(node.serverId)));
   }
 
   private relayTarget(serverId: string): RelayTarget | null {

@@ -10,6 +10,8 @@ export interface AdminServerView extends ServerView {
   /** Whether the origin passes the pool's origin rules now (the relay refuses it otherwise). */
   originAllowed: boolean;
   enrolledAt: number;
+  /** Whether the node's control channel is open and kept alive now (commands reach it). */
+  channelConnected: boolean;
 }
 
 /** A node waiting for approval is `pending` whatever its heartbeats say: it takes no placements. */
@@ -19,7 +21,7 @@ export function nodeStatus(node: Pick<StoredNode, "status" | "draining" | "appro
   return node.draining ? "draining" : "up";
 }
 
-export function toServerView(node: StoredNode, pool: string, pendingSessions: number, rules: OriginRules): AdminServerView {
+export function toServerView(node: StoredNode, pool: string, pendingSessions: number, rules: OriginRules, channelConnected: boolean): AdminServerView {
   const live = node.live;
   const sessions = live?.sessions ?? [];
   return {
@@ -44,5 +46,6 @@ export function toServerView(node: StoredNode, pool: string, pendingSessions: nu
     originUrl: node.originUrl,
     originAllowed: checkOrigin(node.originUrl, rules).ok,
     enrolledAt: node.enrolledAt,
+    channelConnected,
   };
 }

@@ -7,10 +7,10 @@
  *   GET  /login, POST /login                            (admin token, admin account, or Access)
  *   POST /logout
  *   GET  /, /servers, /api/servers (JSON, polled)       POST /servers/:pool/:serverId/(drain|undrain|remove)
- *   GET  /sessions
+ *   GET  /sessions                                      POST /sessions/disconnect (a session, or a user everywhere)
  *   GET  /pools, /pools/:pool                           POST /pools, /pools/:pool/policy, /pools/:pool/dry-run
  *   GET  /decisions, /enrolment                         POST /enrolment
- *   GET  /users, /profiles                              POST /users, /users/:login/(enable|disable|delete),
+ *   GET  /users, /profiles                              POST /users, /users/:login/(enable|disable|disconnect|delete),
  *                                                            /profiles, /profiles/:id/delete
  * Errors render as an HTML page, or as the JSON envelope for `/admin/api/*` and JSON callers.
  */

@@ -1,9 +1,10 @@
-/** Routes the node agent calls: enrolment (with a one-time token), signed heartbeats and re-keys. */
+/** Routes the node agent calls: enrolment (with a one-time token), signed heartbeats and re-keys, and its control channel. */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../auth/admin.ts";
 import type { z } from "zod";
 import { acceptEnrolment, acceptRekey } from "../cluster/enrolment.ts";
+import { openChannel } from "../cluster/node-commands.ts";
 import { acceptHeartbeat } from "../cluster/nodes.ts";
 import { sha256Base64Url } from "../core/crypto.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
@@ -29,6 +30,15 @@ export const agentRoutes = new Hono<AppEnv>()
   .post("/rekey", rateLimit(ENROL_RULE, clientAddressKey), bodyLimit({ maxSize: MAX_HEARTBEAT_BODY_BYTES, onError: tooLarge }), async (c) => {
     const { signed, body } = await readSignedBody(c, rekeyRequestSchema, "re-key request");
     return c.json(await acceptRekey(c.env, signed, body, Date.now()), 201);
+  })
+  .get("/channel", async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+      throw new BrokerError("UPGRADE_REQUIRED", "this endpoint takes a WebSocket upgrade", { headers: { Upgrade: "websocket" } });
+    }
+    const token = bearerToken(c.req.header("Authorization"));
+    const routing = token ? peekNodeToken(token) : null;
+    if (!routing) throw unauthorized();
+    return openChannel(c.env, routing, c.req.raw);
   });
 
 /**

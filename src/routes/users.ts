@@ -9,8 +9,13 @@ import { requireAdminIdentity } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser, updateUserSchema } from "../users/users.ts";
 import { validate } from "../core/validation.ts";
+import { DEFAULT_DISCONNECT_REASON, disconnectUser } from "../cluster/node-commands.ts";
+import { disconnectReasonSchema } from "./servers.ts";
 
 export const loginParam = z.object({ login: loginSchema });
+/** Any login the relay may have named (broker-managed or from the identity provider), not only broker-managed users. */
+export const anyLoginParam = z.object({ login: z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "a login has no control characters") });
+export const userDisconnectBodySchema = z.strictObject({ reason: disconnectReasonSchema.optional() });
 
 export const userRoutes = new Hono<AppEnv>()
   .use(requireAdminIdentity)
@@ -20,6 +25,9 @@ export const userRoutes = new Hono<AppEnv>()
   .patch("/:login", validate("param", loginParam), validate("json", updateUserSchema), async (c) =>
     c.json(await updateUser(c.env, c.req.valid("param").login, c.req.valid("json"), Date.now())),
   )
+  .post("/:login/disconnect", validate("param", anyLoginParam), validate("json", userDisconnectBodySchema), async (c) => {
+    return c.json(await disconnectUser(c.env, c.req.valid("param").login, c.req.valid("json").reason ?? DEFAULT_DISCONNECT_REASON));
+  })
   .delete("/:login", validate("param", loginParam), async (c) => {
     await deleteUser(c.env, c.req.valid("param").login);
     return c.body(null, 204);

@@ -10,7 +10,7 @@ import type { AdminServerView } from "../pool/server-view.ts";
 import type { NodeStatus } from "../protocol.ts";
 import { factsText, gib, listText, timeAgo } from "./format.ts";
 
-export const SORT_KEYS = ["hostname", "status", "lastSeen", "load", "memory", "cpus", "sessions", "users"] as const;
+export const SORT_KEYS = ["hostname", "status", "channel", "lastSeen", "load", "memory", "cpus", "sessions", "users"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 export const sortQuerySchema = z.object({
@@ -24,6 +24,8 @@ export interface ServerCells {
   hostname: string;
   serverId: string;
   status: string;
+  /** Whether the node's control channel is open (commands such as disconnect reach it). */
+  channel: string;
   lastSeen: string;
   load: string;
   memory: string;
@@ -63,6 +65,8 @@ function sortValue(view: ServerViewData, key: SortKey): number | string {
       return view.hostname;
     case "status":
       return STATUS_ORDER[view.status];
+    case "channel":
+      return view.channelConnected ? 0 : 1;
     case "lastSeen":
       return view.lastSeenAt ?? 0;
     case "load":
@@ -112,6 +116,7 @@ export function serverRow(view: ServerViewData, nowMs: number): ServerRow {
       hostname: view.hostname,
       serverId: view.serverId,
       status: statusText(view),
+      channel: view.channelConnected ? "connected" : "not connected",
       lastSeen: timeAgo(view.lastSeenAt, nowMs),
       load: view.loadAvg.map((value) => value.toFixed(2)).join(" / "),
       memory: view.memTotalBytes > 0 ? `${gib(used)} / ${gib(view.memTotalBytes)} GiB` : "—",

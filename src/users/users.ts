@@ -10,6 +10,7 @@ import type { UserRow } from "../db/schema.ts";
 import { deleteUserRow, findUser, insertUser, listUserRows, type UserChanges, updateUserRow } from "../db/user-queries.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
+import { disconnectUser } from "../cluster/node-commands.ts";
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -104,9 +105,15 @@ export async function createUser(env: Env, input: CreateUserInput, nowMs: number
   return publicUser(row);
 }
 
+/** Close reasons a removed or disabled user's clients read (code 4000, from the node's gateway). */
+export const USER_REMOVED_REASON = "user removed";
+export const USER_DISABLED_REASON = "user disabled";
+
 /**
  * Changes a user. A new password, disabling, or deleting the user ends their session tokens
- * (they are checked against D1 on every use).
+ * (they are checked against D1 on every use); disabling and deleting also end their live
+ * relayed connections on every connected node (the catalogue is written first, so no new one
+ * starts meanwhile).
  */
 export async function updateUser(env: Env, login: string, patch: UpdateUserInput, nowMs: number): Promise<PublicUser> {
   const changes: UserChanges = { updatedAt: nowMs };
@@ -115,9 +122,11 @@ export async function updateUser(env: Env, login: string, patch: UpdateUserInput
   if (patch.isAdmin !== undefined) changes.isAdmin = patch.isAdmin;
   if (patch.disabled !== undefined) changes.disabled = patch.disabled;
   if (!(await updateUserRow(env.DB, login, changes))) throw noSuchUser(login);
+  if (patch.disabled === true) await disconnectUser(env, login, USER_DISABLED_REASON);
   return getUser(env, login);
 }
 
 export async function deleteUser(env: Env, login: string): Promise<void> {
   if (!(await deleteUserRow(env.DB, login))) throw noSuchUser(login);
+  await disconnectUser(env, login, USER_REMOVED_REASON);
 }

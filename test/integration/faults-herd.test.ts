@@ -8,7 +8,6 @@
  * again. Loopback only; bounded by the timeouts below.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { type LocalBroker, type ScratchBrokerOptions, scratchBrokerOptions, star
 import { adminCall, listServers } from "../harness/client.ts";
 import { freePort } from "../harness/ports.ts";
 import { waitFor } from "../harness/wait.ts";
+import { TcpSwitch } from "./tcp-switch.ts";
 
 const AGENTS = 20;
 const INTERVAL_MS = 1000;
@@ -28,60 +28,17 @@ const OUTAGE_MS = 5 * MAX_BACKOFF_MS;
 const RECONNECT_WITHIN_MS = MAX_BACKOFF_MS + 1500;
 
 
-/** A TCP forwarder that can be cut (port closed, connections dropped) and restored. */
-class Switch {
-  readonly port: number;
-  readonly #target: number;
-  readonly #sockets = new Set<Socket>();
-  #server: Server | null = null;
-
-  constructor(port: number, target: number) {
-    this.port = port;
-    this.#target = target;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async restore(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.#target, "127.0.0.1");
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on("close", () => this.#sockets.delete(socket));
-        socket.on("error", () => undefined);
-      }
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.#server = server;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
 let workDir: string;
 let brokerOptions: ScratchBrokerOptions;
 let broker: LocalBroker;
-let relay: Switch;
+let relay: TcpSwitch;
 const agents: AgentHandle[] = [];
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "broker-faults-herd-"));
   brokerOptions = await scratchBrokerOptions(workDir);
   broker = await startBroker(brokerOptions);
-  relay = new Switch(await freePort(), brokerOptions.port);
+  relay = new TcpSwitch(await freePort(), brokerOptions.port);
   await relay.restore();
   await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: INTERVAL_MS });
   // The agents know the broker only through the switch.

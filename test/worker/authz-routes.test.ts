@@ -64,6 +64,9 @@ function present(spec: RouteSpec, attempt: Attempt, token: string | null): Attem
   if (spec.role === "ticket") {
     Object.assign(headers, { Upgrade: "websocket", Connection: "Upgrade" });
     if (token !== null) url += `${url.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(token)}`;
+  } else if (spec.role === "nodeChannel") {
+    Object.assign(headers, { Upgrade: "websocket", Connection: "Upgrade" });
+    if (token !== null) headers["Authorization"] = `Bearer ${token}`;
   } else if (spec.role === "ui") {
     Object.assign(headers, { Origin: UI_ORIGIN, "X-CSRF-Token": fx.ui.csrf, Accept: "application/json" });
     if (token !== null) headers["Cookie"] = `${ADMIN_UI_COOKIE}=${token}`;

@@ -10,10 +10,13 @@ export function CsrfField({ session }: { session: UiSession }) {
  * A one-button POST form for a row action (delete, disable, …). The row's name follows the
  * visible label for screen readers, so "Delete" buttons in a table stay distinguishable.
  */
-export function RowAction(props: { action: string; session: UiSession; label: string; subject: string; danger?: boolean }) {
+export function RowAction(props: { action: string; session: UiSession; label: string; subject: string; danger?: boolean; fields?: Record<string, string> }) {
   return (
     <form method="post" action={props.action}>
       <CsrfField session={props.session} />
+      {Object.entries(props.fields ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
       <button type="submit" class={props.danger ? "danger" : undefined}>
         {props.label}
         <span class="visually-hidden"> {props.subject}</span>
@@ -53,6 +56,9 @@ export const NOTICES: Record<string, string> = {
   "pool-created": "Pool created.",
   "pool-updated": "Pool settings saved.",
   approved: "The server is approved: it takes sessions from now on.",
+  "session-disconnected": "The session's live connections were closed; the session itself keeps running.",
+  "user-disconnected": "The user's live connections were closed on every connected server.",
+  "user-disconnect-incomplete": "Some servers did not confirm the disconnect (channel down or no answer): the user's connections there may still be open. The broker's log names them.",
 };
 
 export function noticeText(code: string | undefined): string | undefined {

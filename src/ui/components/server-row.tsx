@@ -9,6 +9,7 @@ import { CsrfField } from "./forms.tsx";
 /** Columns after the row header (hostname), in order: [field, label]. */
 export const SERVER_COLUMNS = [
   ["status", "Status"],
+  ["channel", "Channel"],
   ["lastSeen", "Last heartbeat"],
   ["load", "Load (1/5/15 min)"],
   ["memory", "Memory used"],

@@ -1,6 +1,6 @@
 /**
  * Users and profiles: the same functions as `/v1/admin/users` and `/v1/admin/profiles`
- * (`createUser`, `updateUser`, `deleteUser`, `createProfile`, `deleteProfile`), fed by forms
+ * (`createUser`, `updateUser`, `deleteUser`, `disconnectUser`, `createProfile`, `deleteProfile`), fed by forms
  * validated with the same zod schemas. Deletions ask first.
  */
 import { Hono } from "hono";
@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BrokerError } from "../../core/errors.ts";
 import { profileIdSchema, profileSchema } from "../../profiles/profile-schema.ts";
 import { createProfile, deleteProfile, getProfile, listProfiles } from "../../profiles/profiles.ts";
+import { DEFAULT_DISCONNECT_REASON, disconnectUser } from "../../cluster/node-commands.ts";
 import { createUser, createUserSchema, deleteUser, getUser, listUsers, loginSchema, updateUser } from "../../users/users.ts";
 import { parseOrThrow, validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
@@ -24,7 +25,7 @@ const newUserForm = z.object({
   groups: z.string().max(16_384).default(""),
   isAdmin: z.literal("on").optional(),
 });
-const userAction = z.object({ login: loginSchema, action: z.enum(["enable", "disable", "delete"]) });
+const userAction = z.object({ login: loginSchema, action: z.enum(["enable", "disable", "disconnect", "delete"]) });
 const confirmForm = z.object({ confirmed: z.literal("yes").optional() });
 const newProfileForm = z.object({ profile: z.string().max(256 * 1024).default("") });
 
@@ -61,6 +62,10 @@ export const peopleUiRoutes = new Hono<UiEnv>()
   })
   .post("/users/:login/:action", validate("param", userAction), async (c) => {
     const { login, action } = c.req.valid("param");
+    if (action === "disconnect") {
+      const report = await disconnectUser(c.env, (await getUser(c.env, login)).login, DEFAULT_DISCONNECT_REASON);
+      return c.redirect(`/admin/users?notice=${report.failed.length > 0 ? "user-disconnect-incomplete" : "user-disconnected"}`, 303);
+    }
     if (action !== "delete") {
       await updateUser(c.env, login, { disabled: action === "disable" }, Date.now());
       return c.redirect("/admin/users?notice=user-updated", 303);
@@ -74,7 +79,7 @@ export const peopleUiRoutes = new Hono<UiEnv>()
           session={c.get("ui")}
           current="users"
           title={`Delete user ${user.login}?`}
-          message={`Delete ${user.login}. Their sign-in sessions end at once; their running desktop sessions are not touched.`}
+          message={`Delete ${user.login}. Their sign-in sessions and live relayed connections end at once; their desktop sessions keep running.`}
           action={`${userPath(login)}/delete`}
           confirmLabel={`Delete ${user.login}`}
           cancelHref="/admin/users"

@@ -1,19 +1,43 @@
-/** Sessions across the cluster (`listSessions`), filtered by user and server. */
+/**
+ * Sessions across the cluster (`listSessions`), filtered by user and server, and disconnecting:
+ * one session's live connections on its server, or one user's on every connected server (the
+ * same functions as the admin API; the clients see close code 4000 with the reason).
+ */
 import { Hono } from "hono";
 import { z } from "zod";
+import { DEFAULT_DISCONNECT_REASON, disconnectOnServer, disconnectUser } from "../../cluster/node-commands.ts";
+import { poolNameSchema, serverIdSchema } from "../../protocol.ts";
 import { listSessions } from "../../sessions/user-sessions.ts";
 import { validate } from "../../core/validation.ts";
+import { noticeText } from "../components/forms.tsx";
 import { SessionsPage } from "../pages/sessions.tsx";
-import { render, type UiEnv } from "../ui-env.ts";
+import { readForm, render, type UiEnv } from "../ui-env.ts";
 
 const filterQuery = z.object({
   user: z.string().trim().max(256).default(""),
   server: z.string().trim().max(256).default(""),
+  notice: z.string().max(32).optional(),
 });
 
-export const sessionUiRoutes = new Hono<UiEnv>().get("/sessions", validate("query", filterQuery), async (c) => {
-  const { user, server } = c.req.valid("query");
-  const all = await listSessions(c.env, user === "" ? null : user);
-  const sessions = server === "" ? all : all.filter((session) => session.serverId === server || session.hostname === server);
-  return render(c, <SessionsPage session={c.get("ui")} sessions={sessions} user={user} server={server} />);
-});
+/** A session on its server, or a user everywhere. */
+export const disconnectForm = z.union([
+  z.object({ pool: poolNameSchema, serverId: serverIdSchema, sessionId: z.string().min(1).max(256) }),
+  z.object({ user: z.string().min(1).max(256) }),
+]);
+
+export const sessionUiRoutes = new Hono<UiEnv>()
+  .get("/sessions", validate("query", filterQuery), async (c) => {
+    const { user, server, notice } = c.req.valid("query");
+    const all = await listSessions(c.env, user === "" ? null : user);
+    const sessions = server === "" ? all : all.filter((session) => session.serverId === server || session.hostname === server);
+    return render(c, <SessionsPage session={c.get("ui")} sessions={sessions} user={user} server={server} notice={noticeText(notice)} />);
+  })
+  .post("/sessions/disconnect", async (c) => {
+    const form = await readForm(c, disconnectForm);
+    if ("user" in form) {
+      const report = await disconnectUser(c.env, form.user, DEFAULT_DISCONNECT_REASON);
+      return c.redirect(`/admin/sessions?notice=${report.failed.length > 0 ? "user-disconnect-incomplete" : "user-disconnected"}`, 303);
+    }
+    await disconnectOnServer(c.env, form.pool, form.serverId, { sessionId: form.sessionId }, DEFAULT_DISCONNECT_REASON);
+    return c.redirect("/admin/sessions?notice=session-disconnected", 303);
+  });

@@ -14,7 +14,7 @@ const TEMPLATE_ROW: ServerRow = {
   hostname: "",
   pool: "",
   status: "up",
-  cells: { hostname: "", serverId: "", status: "", lastSeen: "", load: "", memory: "", cpus: "", sessions: "", users: "", staticData: "", toggleLabel: "Drain" },
+  cells: { hostname: "", serverId: "", status: "", channel: "", lastSeen: "", load: "", memory: "", cpus: "", sessions: "", users: "", staticData: "", toggleLabel: "Drain" },
   toggleAction: "",
   removeAction: "",
 };

@@ -1,4 +1,5 @@
-/** Desktop sessions across the cluster, filterable by user and by server. */
+/** Desktop sessions across the cluster, filterable by user and by server, each with a disconnect button (and one per user). */
+import { Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { utc } from "../format.ts";
 import type { PoolSession } from "../../pool/select-request.ts";
@@ -9,12 +10,19 @@ export interface SessionsPageProps {
   sessions: PoolSession[];
   user: string;
   server: string;
+  notice?: string | undefined;
 }
 
-export function SessionsPage({ session, sessions, user, server }: SessionsPageProps) {
+const DISCONNECT_PATH = "/admin/sessions/disconnect";
+
+export function SessionsPage({ session, sessions, user, server, notice }: SessionsPageProps) {
   const filtered = user !== "" || server !== "";
   return (
     <Layout title="Sessions" session={session} current="sessions">
+      <Notice text={notice} />
+      <p class="muted">
+        Disconnect ends the live relayed connections (the client sees close code 4000 and the reason); the desktop session keeps running and can be resumed.
+      </p>
       <form method="get" action="/admin/sessions" class="filters" role="search" aria-label="Filter sessions">
         <label for="filter-user">User</label>
         <input id="filter-user" name="user" value={user} maxlength={256} />
@@ -39,17 +47,21 @@ export function SessionsPage({ session, sessions, user, server }: SessionsPagePr
               <th scope="col">Server</th>
               <th scope="col">Pool</th>
               <th scope="col">Server status</th>
+              <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
             {sessions.length === 0 ? (
               <tr>
-                <td colspan={8}>No session.</td>
+                <td colspan={9}>No session.</td>
               </tr>
             ) : null}
             {sessions.map((row) => (
               <tr>
-                <th scope="row">{row.user}</th>
+                <th scope="row">
+                  {row.user}
+                  <RowAction action={DISCONNECT_PATH} session={session} label="Disconnect user" subject={row.user} fields={{ user: row.user }} />
+                </th>
                 <td>
                   <code>{row.id}</code>
                 </td>
@@ -61,6 +73,9 @@ export function SessionsPage({ session, sessions, user, server }: SessionsPagePr
                 </td>
                 <td>{row.pool}</td>
                 <td>{row.serverStatus}</td>
+                <td class="actions">
+                  <RowAction action={DISCONNECT_PATH} session={session} label="Disconnect" subject={`session ${row.id} of ${row.user}`} fields={{ pool: row.pool, serverId: row.serverId, sessionId: row.id }} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,4 +1,4 @@
-/** Broker-managed users: list, create, enable / disable, delete. Password hashes are never shown. */
+/** Broker-managed users: list, create, enable / disable, disconnect, delete. Password hashes are never shown. */
 import { CsrfField, ErrorBox, Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { listText, utc } from "../format.ts";
@@ -57,6 +57,7 @@ export function UsersPage({ session, users, values, notice, error }: UsersPagePr
                   label={user.disabled ? "Enable" : "Disable"}
                   subject={user.login}
                 />
+                <RowAction action={`${userPath(user.login)}/disconnect`} session={session} label="Disconnect" subject={user.login} />
                 <RowAction action={`${userPath(user.login)}/delete`} session={session} label="Delete" subject={user.login} danger />
               </td>
             </tr>

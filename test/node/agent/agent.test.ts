@@ -8,12 +8,13 @@ import { stopWithin } from "../../../agent/shutdown.ts";
 import { KEY_FILE, StateError } from "../../../agent/state.ts";
 import { bodyHash } from "../../../agent/token.ts";
 import { HEARTBEAT_AUDIENCE, heartbeatBodySchema } from "../../../src/protocol.ts";
-import { FIXTURES, fakeDeps, json, POOL, recordingSend, SERVER_ID, tempDir, testConfig } from "./helpers.ts";
+import { FIXTURES, fakeDeps, json, okReply, POOL, recordingSend, SERVER_ID, tempDir, testConfig } from "./helpers.ts";
+import { FakeBroker } from "./channel-fakes.ts";
 
-async function enrolledConfig(overrides: Record<string, unknown> = {}) {
+async function enrolledConfig(overrides: Record<string, unknown> = {}, intervalMs = 10_000) {
   const stateDir = join(await tempDir(), "state");
   const config = testConfig(stateDir, overrides);
-  const enrol = fakeDeps({ send: async () => json(201, { serverId: SERVER_ID, pool: POOL, intervalMs: 10_000 }) });
+  const enrol = fakeDeps({ send: async () => json(201, { serverId: SERVER_ID, pool: POOL, intervalMs }) });
   await enrollNode(config, "enrol-token-0123456789abcdef", enrol);
   return config;
 }
@@ -66,6 +67,30 @@ describe("startAgent", () => {
     expect(second.sessions).toEqual([session]);
     expect(second.metrics).toMatchObject({ sessionsStale: true, sessionSourceError: "list-sessions failed: timed out" });
     expect(deps.lines).toContain("session source failed: list-sessions failed: timed out; reporting the last good sessions");
+  });
+});
+
+describe("the control channel", () => {
+  it("opens the channel, sends heartbeats on it while it is open, and answers the broker's commands with the injected handlers", async () => {
+    const config = await enrolledConfig({}, 100);
+    const broker = new FakeBroker();
+    const { send, requests } = recordingSend(() => okReply(100));
+    const deps = fakeDeps({ send, openSocket: broker.openSocket });
+    const closed: unknown[] = [];
+    const agent = await startAgent(config, deps, { disconnect: async (target, reason) => (closed.push({ target, reason }), { closed: 1 }) });
+    await vi.waitFor(() => expect(agent.channel.connected).toBe(true));
+    // The first beat may go over HTTP before the channel is open; the next ones go on the channel.
+    await vi.waitFor(() => expect(broker.last.messages.some((message) => (message as { method?: string }).method === "heartbeat")).toBe(true));
+    const beat = broker.last.messages.find((message) => (message as { method?: string }).method === "heartbeat") as { id: number; params: unknown };
+    expect(heartbeatBodySchema.safeParse(beat.params).success).toBe(true);
+    const httpBefore = requests.length;
+    broker.last.deliver({ id: beat.id, ok: true, result: { status: "up", draining: false, intervalMs: 10_000 } });
+    broker.last.deliver({ id: 1, method: "disconnect", params: { target: { sessionId: "s-1" }, reason: "by admin" } });
+    await vi.waitFor(() => expect(broker.last.messages).toContainEqual({ id: 1, ok: true, result: { closed: 1 } }));
+    expect(closed).toEqual([{ target: { sessionId: "s-1" }, reason: "by admin" }]);
+    expect(requests.length).toBe(httpBefore);
+    await agent.stop();
+    expect(broker.last.closedWith).toEqual({ code: 1001, reason: "agent stopping" });
   });
 });
 

@@ -132,7 +132,8 @@ describe("the real CLI", () => {
     expect(run.stderr).toMatch(/SIGTERM: stopping/);
     expect(beats.length).toBeGreaterThan(0);
     expect(heartbeatBodySchema.safeParse(JSON.parse(beats[0]!)).success).toBe(true);
-  });
+    // Two agent processes start one after the other (~2 s each on these machines).
+  }, 15_000);
 
   it("prints the broker's error code and message when enrolment is refused", async () => {
     const brokerUrl = await fakeBroker((_path, _body, _req, res) =>

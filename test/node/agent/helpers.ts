@@ -55,6 +55,9 @@ export function fakeDeps(overrides: Partial<AgentDeps> = {}): AgentDeps & { line
   const lines: string[] = [];
   return {
     send: async () => okReply(),
+    openSocket: async () => {
+      throw new Error("no control channel in this test");
+    },
     exec: async () => "",
     fs: nodeFileAccess,
     setTimer: (callback, delayMs) => setTimeout(callback, delayMs),

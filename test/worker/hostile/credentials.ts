@@ -4,7 +4,7 @@
  * of the wrong kind (a node key where a user is needed, a user where an admin is), and forgeries
  * (expired, not yet valid, wrong audience or algorithm, foreign or confused keys, tampered).
  */
-import { HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
+import { CHANNEL_AUDIENCE, HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
 import { RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
 import { SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { ADMIN_UI_AUDIENCE } from "../../../src/tokens/admin-ui-session.ts";
@@ -61,6 +61,9 @@ export const CREDENTIALS: Credential[] = [
   { name: "a plain user's session with its subject changed to an admin", make: async ({ fx }) => withClaims(fx.alice, { sub: "root", adm: true }), validFor: [] },
   { name: "a node's heartbeat key", make: async ({ fx, body }) => beatToken(fx.nodeA, body), validFor: ["node"] },
   { name: "a node's re-key token", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { aud: REKEY_AUDIENCE }), validFor: ["nodeRekey"] },
+  { name: "a node's channel token", make: async ({ fx }) => beatToken(fx.nodeA, "", { aud: CHANNEL_AUDIENCE }), validFor: ["nodeChannel"] },
+  { name: "another node's key claiming to open this node's channel", make: async ({ fx }) => beatToken(fx.nodeA, "", { aud: CHANNEL_AUDIENCE, key: fx.nodeB.privateKey }), validFor: [] },
+  { name: "a channel token over a body (bh of other bytes)", make: async ({ fx }) => beatToken(fx.nodeA, "{}", { aud: CHANNEL_AUDIENCE }), validFor: [] },
   { name: "another node's key claiming to re-key this node", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { aud: REKEY_AUDIENCE, key: fx.nodeB.privateKey }), validFor: [] },
   { name: "another node's key claiming to be this node", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { key: fx.nodeB.privateKey }), validFor: [] },
   { name: "a heartbeat signed with an unenrolled key", make: async ({ fx, body }) => beatToken(fx.nodeA, body, { key: (await foreign).privateKey }), validFor: [] },

@@ -21,7 +21,7 @@ function credentialFlaws(spec: RouteSpec): fc.Arbitrary<CredentialPlan> | null {
     fc.tuple(fc.base64String(), fc.base64String(), fc.base64String()).map(([a, b, c]) => `Bearer ${a}.${b}.${c}`.replaceAll("=", "")),
   );
   const plans: Array<fc.Arbitrary<CredentialPlan>> = [fc.constant({ kind: "none" }), header.map((value) => ({ kind: "header" as const, value }))];
-  if (spec.role === "node" || spec.role === "nodeRekey") plans.push(fc.constant({ kind: "foreign-beat" }), fc.constant({ kind: "unsigned-beat" }));
+  if (spec.role === "node" || spec.role === "nodeRekey" || spec.role === "nodeChannel") plans.push(fc.constant({ kind: "foreign-beat" }), fc.constant({ kind: "unsigned-beat" }));
   if (spec.role === "ticket") plans.push(fc.constant({ kind: "ticket-for-other-server" }));
   return fc.oneof(...plans);
 }
@@ -74,7 +74,7 @@ export function hostileCases(spec: RouteSpec, routes: Iterable<RouteSpec>, valid
       )
       .map(([name, pieces, body]) => ({ ...base, flaw: "a bad query parameter", query: [...validQuery.filter((piece) => !piece.startsWith(`${name}=`)), ...pieces], body }));
   }
-  if (spec.role === "ticket") flaws["no WebSocket upgrade"] = validBody.map((body) => ({ ...base, flaw: "no WebSocket upgrade", body }));
+  if (spec.role === "ticket" || spec.role === "nodeChannel") flaws["no WebSocket upgrade"] = validBody.map((body) => ({ ...base, flaw: "no WebSocket upgrade", body }));
 
   return fc
     .constantFrom(...Object.keys(flaws))

@@ -11,16 +11,17 @@ import { profileIdSchema } from "../../../src/profiles/profile-schema.ts";
 import { MAX_HEARTBEAT_BODY_BYTES, poolNameSchema, serverIdSchema } from "../../../src/protocol.ts";
 import { SORT_KEYS } from "../../../src/ui/server-model.ts";
 import { loginSchema } from "../../../src/users/users.ts";
+import { anyLoginParam } from "../../../src/routes/users.ts";
 import { sampleBody } from "../helpers.ts";
 import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
 
 /**
  * What a route accepts as proof of who calls: nothing (`public`), the admin bearer secret or an
  * admin user (`admin`), the admin bearer secret only (`adminToken`), any user (`user`), a node's
- * signed heartbeat JWT (`node`) or re-key JWT (`nodeRekey`), a relay ticket (`ticket`), X2Go's form credentials (`x2go`), the
+ * signed heartbeat JWT (`node`), re-key JWT (`nodeRekey`) or channel-upgrade JWT (`nodeChannel`), a relay ticket (`ticket`), X2Go's form credentials (`x2go`), the
  * dashboard's session cookie and CSRF token (`ui`), or nothing on a dashboard page (`uiPublic`).
  */
-export type Role = "public" | "admin" | "adminToken" | "user" | "node" | "nodeRekey" | "ticket" | "x2go" | "ui" | "uiPublic";
+export type Role = "public" | "admin" | "adminToken" | "user" | "node" | "nodeRekey" | "nodeChannel" | "ticket" | "x2go" | "ui" | "uiPublic";
 
 export interface JsonBodySpec {
   kind: "json";
@@ -112,6 +113,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
       role: "nodeRekey",
       body: json({ publicKey: fx.nodeB.publicJwk, originUrl: "http://127.0.0.1:6080/hx-moved" }, ["publicKey", "originUrl"], { limitBytes: MAX_HEARTBEAT_BODY_BYTES }),
     },
+    "GET /v1/agent/channel": { role: "nodeChannel" },
     "POST /v1/auth/login": { role: "public", body: json({ login: "alice", password: "correct-horse-battery" }, ["login", "password"]) },
     "GET /v1/auth/me": { role: "user" },
     "GET /v1/admin/pools": { role: "admin" },
@@ -147,6 +149,13 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
       body: json({ staticData: { gpu: true } }, ["staticData"]),
     },
     "DELETE /v1/admin/pools/:pool/servers/:serverId": { role: "admin", params: serverParams(fx) },
+    "POST /v1/admin/pools/:pool/servers/:serverId/ping": { role: "admin", params: serverParams(fx) },
+    "POST /v1/admin/pools/:pool/servers/:serverId/disconnect": {
+      role: "admin",
+      params: serverParams(fx),
+      body: json({ sessionId: BOB_SESSION_ID, reason: "maintenance" }, ["sessionId"]),
+    },
+    "POST /v1/admin/users/:login/disconnect": { role: "admin", params: { login: { valid: "bob", schema: anyLoginParam.shape.login } }, body: json({ reason: "maintenance" }, []) },
     "GET /v1/admin/users": { role: "admin" },
     "POST /v1/admin/users": {
       role: "admin",
@@ -206,7 +215,8 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
       role: "ui",
       params: { ...serverParams(fx), action: { valid: "drain", schema: z.enum(["approve", "drain", "undrain", "remove"]) } },
     },
-    "GET /admin/sessions": { role: "ui", query: { valid: {}, schemas: { user: z.string().trim().max(256), server: z.string().trim().max(256) } } },
+    "GET /admin/sessions": { role: "ui", query: { valid: {}, schemas: { user: z.string().trim().max(256), server: z.string().trim().max(256), notice: z.string().max(32) } } },
+    "POST /admin/sessions/disconnect": { role: "ui" },
     "GET /admin/pools": { role: "ui", query: notice },
     "POST /admin/pools": { role: "ui" },
     "GET /admin/pools/:pool": { role: "ui", params: poolParam },
@@ -218,7 +228,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "POST /admin/enrolment": { role: "ui" },
     "GET /admin/users": { role: "ui", query: notice },
     "POST /admin/users": { role: "ui" },
-    "POST /admin/users/:login/:action": { role: "ui", params: { ...loginParam, action: { valid: "enable", schema: z.enum(["enable", "disable", "delete"]) } } },
+    "POST /admin/users/:login/:action": { role: "ui", params: { ...loginParam, action: { valid: "enable", schema: z.enum(["enable", "disable", "disconnect", "delete"]) } } },
     "GET /admin/profiles": { role: "ui", query: notice },
     "POST /admin/profiles": { role: "ui" },
     "POST /admin/profiles/:id/delete": { role: "ui", params: profileParam },
@@ -290,4 +300,4 @@ export function routeRoles(): Map<string, Role> {
   return new Map([...routeSpecs(STUB_FIXTURE)].map(([key, spec]) => [key, spec.role]));
 }
 
-export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "node", "nodeRekey", "ticket", "ui"];
+export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "node", "nodeRekey", "nodeChannel", "ticket", "ui"];

@@ -3,7 +3,7 @@
  * heartbeats over the exact body bytes, issuing fresh relay tickets) and builds the request.
  */
 import { exports } from "cloudflare:workers";
-import { HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
+import { CHANNEL_AUDIENCE, HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
 import { ADMIN_UI_COOKIE } from "../../../src/ui/session.ts";
 import { ADMIN, ADMIN_TOKEN } from "../helpers.ts";
 import { type Fixture, UI_ORIGIN } from "./fixture.ts";
@@ -36,10 +36,13 @@ async function credentialHeaders(c: HostileCase, spec: RouteSpec, fx: Fixture, b
       // Rotated, so no one user meets the session-start rate limit within a run.
       return { headers: bearer([fx.alice, fx.root, fx.bob][userTurn++ % 3] ?? fx.alice), query: [] };
     case "node":
-    case "nodeRekey": {
-      const aud = spec.role === "nodeRekey" ? REKEY_AUDIENCE : HEARTBEAT_AUDIENCE;
-      if (plan.kind === "foreign-beat") return { headers: bearer(await beatToken(fx.nodeA, body, { aud, key: (await foreign).privateKey })), query: [] };
-      const token = await beatToken(fx.nodeA, body, { aud });
+    case "nodeRekey":
+    case "nodeChannel": {
+      const aud = spec.role === "nodeRekey" ? REKEY_AUDIENCE : spec.role === "nodeChannel" ? CHANNEL_AUDIENCE : HEARTBEAT_AUDIENCE;
+      // The channel upgrade's token covers no body (the broker hashes none).
+      const signed = spec.role === "nodeChannel" ? new Uint8Array() : body;
+      if (plan.kind === "foreign-beat") return { headers: bearer(await beatToken(fx.nodeA, signed, { aud, key: (await foreign).privateKey })), query: [] };
+      const token = await beatToken(fx.nodeA, signed, { aud });
       return { headers: bearer(plan.kind === "unsigned-beat" ? unsigned(token) : token), query: [] };
     }
     default:
@@ -76,6 +79,11 @@ export async function sendCase(c: HostileCase, spec: RouteSpec, fx: Fixture): Pr
   const query = [c.query, ...credential.query].filter((piece) => piece !== "").join("&");
   const headers = new Headers(c.headers);
   for (const [name, value] of Object.entries(credential.headers)) headers.set(name, value);
+  // As for tickets: workerd turns any upgrade request into a GET, so a wrong method goes without one.
+  if (spec.role === "nodeChannel" && c.flaw !== "no WebSocket upgrade" && c.flaw !== "a method the path does not serve") {
+    headers.set("Upgrade", "websocket");
+    headers.set("Connection", "Upgrade");
+  }
   if (c.body?.contentType) headers.set("Content-Type", c.body.contentType);
   const url = `https://broker.test${c.path}${query ? `?${query}` : ""}`;
   return exports.default.fetch(new Request(url, { method: c.method, headers, redirect: "manual", ...(body && c.method !== "GET" && c.method !== "HEAD" ? { body } : {}) }));
