@@ -17,6 +17,10 @@ export interface ClusterNode {
   /** The node's desktop endpoint, e.g. `${desktop.websockifyUrl}/websockify`. */
   originUrl: string;
   staticData?: Record<string, unknown>;
+  /** Sessions the node reports (the agent's `command` session source). */
+  sessions?: unknown[];
+  /** The agent config's `gateway` section: the node gateway is then the node's origin. */
+  gateway?: Record<string, unknown>;
 }
 
 export interface E2eCluster {
@@ -62,6 +66,8 @@ export async function startCluster(options: ClusterOptions): Promise<E2eCluster>
         staticData: node.staticData ?? {},
         originUrl: node.originUrl,
         logFile: join(options.dir, `agent-${node.hostname}.log`),
+        ...(node.sessions ? { sessions: node.sessions } : {}),
+        ...(node.gateway ? { gateway: node.gateway } : {}),
       });
       agents.push(agent);
       nodes.set(agent.serverId, { ...node, agent });

@@ -1,7 +1,8 @@
 /**
  * A real desktop node on loopback: Xvfb with a known picture on its root window, x11vnc serving
- * it over RFB, and websockify in front as the node's desktop endpoint (what the agent's
- * `originUrl` points at). Needs `npm run test:e2e:setup` (Debian: xvfb, x11vnc, websockify,
+ * it over RFB (`startVncDesktop`), and for `startDesktop` websockify in front as the node's
+ * desktop endpoint (what the agent's `originUrl` points at); a node whose agent runs the gateway
+ * needs no websockify. Needs `npm run test:e2e:setup` (Debian: xvfb, x11vnc, websockify,
  * imagemagick).
  *
  * The known picture is a 4 × 4 grid of solid colours (160 × 120 cells on a 640 × 480 screen),
@@ -39,13 +40,13 @@ export interface KnownPixel {
   rgb: number;
 }
 
-export interface Desktop {
+/** Xvfb with the known picture and x11vnc on `vncPort`: RFB over TCP on loopback, no WebSocket. */
+export interface VncDesktop {
   /** The X display, e.g. ":3". */
   display: string;
   vncPort: number;
-  websockifyPort: number;
-  /** The desktop endpoint, `http://127.0.0.1:W`; WebSocket clients use `${websockifyUrl}/websockify`. */
-  websockifyUrl: string;
+  /** x11vnc's log (one "Got connection from client" line per RFB client). */
+  vncLogFile: string;
   width: number;
   height: number;
   variant: number;
@@ -54,6 +55,13 @@ export interface Desktop {
   picturePath: string;
   logDir: string;
   stop(): Promise<void>;
+}
+
+/** A VNC desktop with websockify in front. */
+export interface Desktop extends VncDesktop {
+  websockifyPort: number;
+  /** The desktop endpoint, `http://127.0.0.1:W`; WebSocket clients use `${websockifyUrl}/websockify`. */
+  websockifyUrl: string;
 }
 
 export interface DesktopOptions {
@@ -220,8 +228,8 @@ export function rfbBannerOverWebSocket(url: string, timeoutMs = 5000): Promise<s
   });
 }
 
-/** Starts Xvfb + known picture + x11vnc + websockify; stops everything it started if a step fails. */
-export async function startDesktop(options: DesktopOptions = {}): Promise<Desktop> {
+/** Starts Xvfb + known picture + x11vnc; stops everything it started if a step fails. */
+export async function startVncDesktop(options: DesktopOptions = {}): Promise<VncDesktop> {
   const variant = options.variant ?? 0;
   const name = options.name ?? `desktop${variant}`;
   const logDir = options.logDir ?? makeWorkDir("e2e-desktop");
@@ -266,42 +274,42 @@ export async function startDesktop(options: DesktopOptions = {}): Promise<Deskto
 
     // x11vnc: loopback only, no password, stays up across clients, no cursor drawn into the picture.
     const vncPort = await freePort();
+    const vncLogFile = join(logDir, `${name}-x11vnc.log`);
     const x11vnc = spawnLogged(
       "x11vnc",
       "x11vnc",
       ["-display", display, "-rfbport", String(vncPort), "-localhost", "-noipv6", "-nopw", "-forever", "-shared", "-nocursor", "-norc"],
-      { logFile: join(logDir, `${name}-x11vnc.log`), env: xEnv },
+      { logFile: vncLogFile, env: xEnv },
     );
     procs.push(x11vnc);
     await waitForProc(x11vnc, async () => (await readBanner(vncPort, 12)).toString("latin1").startsWith("RFB 003."), 20_000, `x11vnc on port ${vncPort}`);
 
-    // websockify: the node's desktop endpoint.
+    return { display, vncPort, vncLogFile, width: SCREEN_WIDTH, height: SCREEN_HEIGHT, variant, knownPixels, picturePath, logDir, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Starts a VNC desktop with websockify in front as its endpoint; stops everything it started if a step fails. */
+export async function startDesktop(options: DesktopOptions = {}): Promise<Desktop> {
+  const desktop = await startVncDesktop(options);
+  const name = options.name ?? `desktop${desktop.variant}`;
+  let websockify: Proc | undefined;
+  const stop = () => stopAll([desktop, websockify]);
+  try {
     const websockifyPort = await freePort();
-    const websockify = spawnLogged("websockify", "websockify", [`127.0.0.1:${websockifyPort}`, `127.0.0.1:${vncPort}`], {
-      logFile: join(logDir, `${name}-websockify.log`),
+    const proc = spawnLogged("websockify", "websockify", [`127.0.0.1:${websockifyPort}`, `127.0.0.1:${desktop.vncPort}`], {
+      logFile: join(desktop.logDir, `${name}-websockify.log`),
     });
-    procs.push(websockify);
-    const websockifyUrl = `http://127.0.0.1:${websockifyPort}`;
+    websockify = proc;
     await waitForProc(
-      websockify,
+      proc,
       async () => (await rfbBannerOverWebSocket(`ws://127.0.0.1:${websockifyPort}/websockify`, 2000)).startsWith("RFB 003."),
       20_000,
       `websockify on port ${websockifyPort} relaying RFB`,
     );
-
-    return {
-      display,
-      vncPort,
-      websockifyPort,
-      websockifyUrl,
-      width: SCREEN_WIDTH,
-      height: SCREEN_HEIGHT,
-      variant,
-      knownPixels,
-      picturePath,
-      logDir,
-      stop,
-    };
+    return { ...desktop, websockifyPort, websockifyUrl: `http://127.0.0.1:${websockifyPort}`, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

@@ -26,12 +26,16 @@ export interface AgentOptions {
   originUrl?: string;
   /** `agent run` appends its output here. */
   logFile: string;
+  /** The config's `gateway` section (agent/gateway/config.ts), as JSON; absent, the agent runs no gateway. */
+  gateway?: Record<string, unknown>;
 }
 
 export interface AgentHandle {
   hostname: string;
   serverId: string;
   configPath: string;
+  /** The agent's state directory (`node.json` with the serverId and assertion key, the private key). */
+  stateDir: string;
   /** Starts (or restarts) `agent run`. */
   start(): void;
   /** Stops `agent run` with the given signal and waits for it to exit. */
@@ -58,6 +62,7 @@ function writeAgentConfig(broker: BrokerEndpoint, options: AgentOptions): string
     requestTimeoutMs: 3000,
     maxBackoffMs: 5000,
     shutdownTimeoutMs: 2000,
+    ...(options.gateway ? { gateway: options.gateway } : {}),
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   return configPath;
@@ -76,6 +81,7 @@ export async function enrolAgent(broker: BrokerEndpoint, options: AgentOptions):
     hostname: options.hostname,
     serverId,
     configPath,
+    stateDir: join(options.dir, "state"),
     get running() {
       return isRunning();
     },
