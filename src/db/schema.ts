@@ -133,6 +133,8 @@ export const profiles = sqliteTable(
     x2goOptions: text("x2go_options").notNull().default("{}"),
     /** Sessions plus pending starts one user may hold in the pool when starting through this profile. */
     maxSessionsPerUser: integer("max_sessions_per_user").notNull().default(3),
+    /** The node service users may reach through the relay with this profile (`ssh`, …), or null. */
+    service: text("service"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

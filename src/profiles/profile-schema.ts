@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { policySchema } from "../balancer/policy.ts";
 import { hostnameSchema, poolNameSchema } from "../protocol.ts";
+import { serviceNameSchema } from "../tunnels/service-name.ts";
 import { profileAclSchema } from "./acl-schema.ts";
 
 export const MAX_PROFILE_HOSTS = 256;
@@ -109,6 +110,8 @@ function profileSchemas(text: TextSchema) {
     x2goOptions: x2goOptions.default({}),
     /** Sessions plus pending starts one user may hold in the pool when starting through this profile. */
     maxSessionsPerUser: z.number().int().min(1).max(MAX_SESSIONS_PER_USER).default(DEFAULT_SESSIONS_PER_USER),
+    /** The TCP service of the profile's nodes that users may reach through the relay (`ssh` for X2Go), or null. */
+    service: serviceNameSchema.nullable().default(null),
   });
   return { x2goOptions, body, profile: body.extend({ id: profileIdSchema }) };
 }

@@ -65,6 +65,7 @@ export function profileFromRow(row: ProfileRow): Profile {
     acl: readJson(row.acl),
     x2goOptions: readJson(row.x2goOptions),
     maxSessionsPerUser: row.maxSessionsPerUser,
+    service: row.service,
   });
   if (!parsed.success) throw new BrokerError("INTERNAL", `stored profile ${row.id} is invalid: ${describeIssues(parsed.error)}`);
   return { ...parsed.data, createdAt: row.createdAt, updatedAt: row.updatedAt };
@@ -82,6 +83,7 @@ function rowFromSpec(spec: ProfileSpec, createdAt: number, updatedAt: number): P
     acl: JSON.stringify(spec.acl),
     x2goOptions: JSON.stringify(spec.x2goOptions),
     maxSessionsPerUser: spec.maxSessionsPerUser,
+    service: spec.service,
     createdAt,
     updatedAt,
   };

@@ -60,6 +60,7 @@ describe("GET /v1/admin/pools/:pool/export", () => {
       acl: { users: { allow: ["alice"], deny: [], order: "deny-allow" } },
       x2goOptions: { geometry: "1280x800" },
       maxSessionsPerUser: 3,
+      service: null,
     });
     expect(doc.pool).toMatchObject({ originPatterns: [], allowPrivateOrigins: true, requireApproval: true });
     expect(doc.nodes).toEqual([

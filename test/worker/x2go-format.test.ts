@@ -29,6 +29,7 @@ const profile: Profile = {
   maxSessionsPerUser: 3,
   acl: {},
   x2goOptions: {},
+  service: null,
   createdAt: 0,
   updatedAt: 0,
 };
