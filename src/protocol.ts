@@ -109,6 +109,24 @@ export type EnrolResponse = z.infer<typeof enrolResponseSchema>;
 
 export const sessionStateSchema = z.enum(["running", "suspended"]);
 
+/**
+ * What `x2golistsessions` says of an X2Go session beyond the common fields (agent/sessions/x2go.ts).
+ * The broker hands it back in the X2Go answers' SESSION_INFO (src/x2go/session-line.ts), so that
+ * x2goclient resumes the real session: its agent's pid, its X cookie (hex, as `mcookie` prints it)
+ * and its forwarded ports on the node.
+ */
+export const x2goSessionSchema = z
+  .object({
+    /** x2goagent's pid; Linux allows at most 2^22. */
+    pid: z.number().int().positive().max(4_194_304).optional(),
+    cookie: z.string().regex(/^[0-9A-Fa-f]{1,64}$/, "an X2Go cookie is 1-64 hex digits").optional(),
+    graphicsPort: z.number().int().min(1).max(65_535).optional(),
+    soundPort: z.number().int().min(1).max(65_535).optional(),
+    sshfsPort: z.number().int().min(1).max(65_535).optional(),
+  })
+  .strip();
+export type X2goSession = z.infer<typeof x2goSessionSchema>;
+
 /** One desktop session on a node, as the agent reports it. Times are epoch milliseconds. */
 export const nodeSessionSchema = z
   .object({
@@ -119,6 +137,8 @@ export const nodeSessionSchema = z
     display: z.string().max(64).optional(),
     clientIp: z.string().max(64).optional(),
     lastActiveAt: epochMs.optional(),
+    /** Set by the `x2go` session source. */
+    x2go: x2goSessionSchema.optional(),
   })
   .strip();
 export type NodeSession = z.infer<typeof nodeSessionSchema>;
