@@ -14,7 +14,14 @@ module.exports = {
       severity: "error",
       comment: "The agent (Node) may import the wire protocol and runtime-neutral broker modules only.",
       from: { path: "^agent/" },
-      to: { path: "^src/", pathNot: "^src/(protocol\\.ts|channel-protocol\\.ts|tokens/broker-token\\.ts|tokens/node-assertion\\.ts|core/(result|crypto|clip)\\.ts)$" },
+      to: { path: "^src/", pathNot: "^src/(protocol\\.ts|channel-protocol\\.ts|tokens/broker-token\\.ts|tokens/(node|service)-assertion\\.ts|tunnels/service-name\\.ts|core/(result|crypto|clip)\\.ts)$" },
+    },
+    {
+      name: "client-stands-alone",
+      severity: "error",
+      comment: "The edge-desktop helper (client/) runs on users' machines: no broker or agent code.",
+      from: { path: "^client/" },
+      to: { path: "^(src|agent)/" },
     },
   ],
   options: {

@@ -3,6 +3,8 @@
 #   a real desktop node   xvfb x11-utils (xdpyinfo) x11vnc websockify imagemagick (convert, display, import)
 #   the browser client    chromium novnc (its core/rfb.js is served to the page)
 #   the X2Go client suite pyhoca-cli python3-x2go
+#   native clients through the helper (client/): a real X2Go server over SSH and both clients
+#                         openssh-server x2goserver x2goserver-xsession x2goclient
 #   the bench             haproxy
 #   launchers (agent/launchers/): per-user Xvnc desktops  tigervnc-standalone-server xauth xterm sudo
 #                                 a single-node Slurm     slurm-wlm munge
@@ -14,6 +16,7 @@ PACKAGES=(
   xvfb x11-utils x11vnc websockify novnc imagemagick
   chromium
   pyhoca-cli python3-x2go
+  openssh-server x2goserver x2goserver-xsession x2goclient
   haproxy
   tigervnc-standalone-server xauth xterm sudo
   slurm-wlm munge
@@ -46,7 +49,7 @@ fi
 
 # What the suites call, so a missing binary fails here rather than inside a test (daemons live in /usr/sbin).
 export PATH="$PATH:/usr/sbin:/sbin"
-for bin in Xvfb xdpyinfo x11vnc websockify convert display import chromium haproxy pyhoca-cli Xvnc xauth xterm sudo visudo runuser sbatch scancel squeue slurmctld slurmd munged; do
+for bin in Xvfb xdpyinfo x11vnc websockify convert display import chromium haproxy pyhoca-cli sshd x2goclient x2golistsessions_root Xvnc xauth xterm sudo visudo runuser sbatch scancel squeue slurmctld slurmd munged; do
   command -v "$bin" >/dev/null || { echo "e2e-setup: $bin not on PATH" >&2; exit 1; }
 done
 test -f /usr/share/novnc/core/rfb.js || { echo "e2e-setup: /usr/share/novnc/core/rfb.js missing" >&2; exit 1; }

@@ -17,6 +17,7 @@ import { profileAdminRoutes } from "./routes/profiles-admin.ts";
 import { relayRoutes } from "./routes/relay.ts";
 import { serverRoutes } from "./routes/servers.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
+import { tunnelRoutes } from "./routes/tunnels.ts";
 import { userRoutes } from "./routes/users.ts";
 import { x2goRoutes } from "./routes/x2go.ts";
 import { log } from "./core/log.ts";
@@ -71,6 +72,7 @@ export function createApp() {
   app.route("/v1/admin/profiles", profileAdminRoutes);
   app.route("/v1/pools", poolRoutes);
   app.route("/v1/relay", relayRoutes);
+  app.route("/v1/tunnels", tunnelRoutes);
   app.route("/v1", sessionRoutes);
   app.route("/", docsRoutes);
   app.route("/", x2goRoutes);

@@ -1,21 +1,20 @@
 /**
  * Who a connection is for, from the one thing the gateway trusts: the broker's assertion
- * (`X-Broker-Assertion`), checked with this node's key for audience `node:<serverId>`, at most
- * 60 s of life, and single use. `X-Broker-User` and `X-Broker-Session` are informational and
- * never read: user and session come from the verified claims.
+ * (`X-Broker-Assertion`), checked with this node's key for audience `node:<serverId>` (a
+ * session's desktop) or `node-service:<serverId>` (a TCP service of the node), at most 60 s of
+ * life, and single use. `X-Broker-User`, `X-Broker-Session` and `X-Broker-Service` are
+ * informational and never read: user, session and service come from the verified claims.
  */
 import type { Result } from "../../src/core/result.ts";
 import { err, ok } from "../../src/core/result.ts";
 import type { TokenFailure } from "../../src/tokens/broker-token.ts";
-import { verifyBrokerAssertion } from "../assertion.ts";
+import { verifyRelayedAssertion } from "../assertion.ts";
 import type { ReplayCache } from "./replay-cache.ts";
 
 export const ASSERTION_HEADER = "x-broker-assertion";
 
-export interface Admitted {
-  login: string;
-  sessionId: string;
-}
+/** What the verified assertion admits: one session's desktop, or one service of the node. */
+export type Admitted = { kind: "session"; login: string; sessionId: string } | { kind: "service"; login: string; service: string };
 
 /** Why a connection was refused: logged on the node, never told to the caller (it gets 401 or 503). */
 export type AdmissionRefusal = "missing" | TokenFailure | "replayed" | "replay-cache-full";
@@ -33,13 +32,13 @@ export function createAdmission(options: AdmissionOptions): Admit {
   return async (header, nowMs) => {
     // A repeated header arrives as an array (or joined with ", "): not one assertion, so refused.
     if (typeof header !== "string" || header.length === 0) return err("missing");
-    const verdict = await verifyBrokerAssertion(header, options.assertionKey, options.serverId, nowMs);
+    const verdict = await verifyRelayedAssertion(header, options.assertionKey, options.serverId, nowMs);
     if (!verdict.ok) return err(verdict.error);
-    const { jti, acceptedUntilMs, login, sessionId } = verdict.value;
-    const spent = options.replayCache.spend(jti, acceptedUntilMs, nowMs);
+    const assertion = verdict.value;
+    const spent = options.replayCache.spend(assertion.jti, assertion.acceptedUntilMs, nowMs);
     if (spent === "replayed") return err("replayed");
     if (spent === "full") return err("replay-cache-full");
-    return ok({ login, sessionId });
+    return ok(assertion.kind === "session" ? { kind: "session", login: assertion.login, sessionId: assertion.sessionId } : { kind: "service", login: assertion.login, service: assertion.service });
   };
 }
 

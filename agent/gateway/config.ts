@@ -1,10 +1,12 @@
 /**
  * The `gateway` section of the agent config: where the node gateway listens (a loopback address
- * only: cloudflared on this machine is its one client), how many connections it carries, and the
- * static session→endpoint map (`"*"` = one shared desktop for every session of the node).
+ * only: cloudflared on this machine is its one client), how many connections it carries, the
+ * static session→endpoint map (`"*"` = one shared desktop for every session of the node), and
+ * the TCP services profiles may name (`ssh` → this node's sshd, …; none unless listed).
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+import { serviceNameSchema } from "../../src/tunnels/service-name.ts";
 import { endpointSchema } from "./endpoint.ts";
 
 export const DEFAULT_GATEWAY_MAX_CONNECTIONS = 200;
@@ -61,6 +63,18 @@ const countSchema = (max: number, fallback: number) =>
     .max(max, `must be at most ${max}`)
     .default(fallback);
 
+const SERVICES_MESSAGE = 'must be an object of service name → endpoint, such as { "ssh": "tcp://127.0.0.1:22" }';
+
+/** The map's own type error, or the key's reason (zod would say only "Invalid key in record"). */
+function servicesError(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === "invalid_type") return typeError(SERVICES_MESSAGE)(issue);
+  if (issue.code === "invalid_key") return issue.issues[0]?.message;
+  return undefined;
+}
+
+/** A service is a byte stream: `tcp://` or `unix:`, never a WebSocket pass-through. */
+const serviceEndpointSchema = endpointSchema.refine((endpoint) => endpoint.kind !== "ws", "a service endpoint is tcp://host:port or unix:/path");
+
 export const gatewayConfigSchema = z.strictObject(
   {
     listen: listenSchema,
@@ -68,6 +82,7 @@ export const gatewayConfigSchema = z.strictObject(
     maxMessageBytes: countSchema(64 * 1024 * 1024, DEFAULT_MAX_MESSAGE_BYTES),
     connectTimeoutMs: countSchema(60_000, DEFAULT_CONNECT_TIMEOUT_MS),
     endpoints: z.record(sessionKeySchema, endpointSchema, { error: typeError("must be an object of session id → endpoint") }).default({}),
+    services: z.record(serviceNameSchema, serviceEndpointSchema, { error: servicesError }).default({}),
   },
   { error: typeError('must be an object such as { "listen": "127.0.0.1:7080", "endpoints": { "*": "tcp://127.0.0.1:5901" } }') },
 );

@@ -5,7 +5,8 @@
  * 2. the connection cap, `maxConnections` open or being admitted, else 503;
  * 3. the broker's assertion for this node (admission.ts), else 401, and no endpoint is touched;
  * 4. the endpoint of the session the assertion names (endpoint-resolver.ts), else 404 (unknown
- *    session) or 403 (another user's registered session);
+ *    session) or 403 (another user's registered session); or, for a service assertion, the
+ *    endpoint the config gives that service (`services`), else 404;
  * 5. the endpoint is opened, the upgrade completed and the two joined (tcp-bridge.ts,
  *    ws-bridge.ts). An endpoint that cannot be opened still gets the upgrade completed and the
  *    client closed with 1011 and the cause, so the client learns why rather than seeing a
@@ -14,6 +15,7 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { err, ok, type Result } from "../../src/core/result.ts";
 import type { Timers } from "../deps.ts";
 import { type Admit, ASSERTION_HEADER, createAdmission, refusalStatus } from "./admission.ts";
 import { type Bridge, type BridgeOptions, CLOSE_GRACE_MS, closeWebSocket } from "./bridge.ts";
@@ -22,7 +24,7 @@ import type { ListenAddress } from "./config.ts";
 import { type OpenedEndpoint, openEndpoint } from "./connect.ts";
 import { type ConnectionRegistry, createConnectionRegistry } from "./connections.ts";
 import { describeEndpoint, type Endpoint } from "./endpoint.ts";
-import type { EndpointResolver } from "./endpoint-resolver.ts";
+import type { EndpointResolver, ResolveFailure } from "./endpoint-resolver.ts";
 import { DEFAULT_FLOW_LIMITS, type FlowLimits } from "./flow.ts";
 import { handshakeProblem, offeredProtocols, refuseUpgrade } from "./handshake.ts";
 import { createReplayCache, type ReplayCache } from "./replay-cache.ts";
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   /** This node's base64url assertion key (`node.json`). */
   assertionKey: string;
   resolver: EndpointResolver;
+  /** Service name → endpoint (`ssh` → `tcp://127.0.0.1:22`): what service assertions may reach. Default none. */
+  services?: Readonly<Record<string, Endpoint>>;
   flow?: FlowLimits;
   closeGraceMs?: number;
   replayCache?: ReplayCache;
@@ -101,11 +105,15 @@ export async function startGateway(options: GatewayOptions, deps: GatewayDeps): 
         deps.log(`gateway: refused a connection: assertion ${admitted.error}`);
         return refuseUpgrade(socket, refusalStatus(admitted.error), "unauthorized");
       }
-      const { login, sessionId } = admitted.value;
-      const resolved = options.resolver.resolve(sessionId, login);
+      const target = admitted.value;
+      const login = target.login;
+      // Service connections are listed as `service:<name>`; session ids never name a service.
+      const sessionId = target.kind === "session" ? target.sessionId : `service:${target.service}`;
+      const resolved = target.kind === "session" ? options.resolver.resolve(target.sessionId, login) : resolveService(options.services ?? {}, target.service);
       if (!resolved.ok) {
-        deps.log(`gateway: refused ${login} for session ${sessionId}: ${resolved.error}`);
-        return resolved.error === "other-user" ? refuseUpgrade(socket, 403, "forbidden") : refuseUpgrade(socket, 404, "no endpoint for this session on this node");
+        deps.log(`gateway: refused ${login} for ${target.kind === "session" ? "session " : ""}${sessionId}: ${resolved.error}`);
+        if (resolved.error === "other-user") return refuseUpgrade(socket, 403, "forbidden");
+        return refuseUpgrade(socket, 404, target.kind === "session" ? "no endpoint for this session on this node" : "no such service on this node");
       }
       const endpoint = resolved.value;
       const offered = offeredProtocols(request);
@@ -121,7 +129,7 @@ export async function startGateway(options: GatewayOptions, deps: GatewayDeps): 
           }
           const bridge: Bridge = opened.value.kind === "socket" ? bridgeTcp(client, opened.value.socket, bridgeOptions) : bridgeWebSocket(client, opened.value.ws, bridgeOptions);
           connections.track({ sessionId, user: login, sinceMs: deps.now(), endpoint: describeEndpoint(endpoint) }, bridge);
-          deps.log(`gateway: ${login} connected to session ${sessionId} (${describeEndpoint(endpoint)})`);
+          deps.log(`gateway: ${login} connected to ${target.kind === "session" ? "session " : ""}${sessionId} (${describeEndpoint(endpoint)})`);
         });
       }
       // ws completes (or drops) the handshake synchronously: not upgraded means the client is gone.
@@ -167,6 +175,11 @@ export async function startGateway(options: GatewayOptions, deps: GatewayDeps): 
 function protocolFor(endpoint: Endpoint, opened: OpenedEndpoint | null, offered: string[]): string {
   if (endpoint.kind !== "ws") return offered.includes(BINARY_PROTOCOL) ? BINARY_PROTOCOL : "";
   return opened?.kind === "ws" ? opened.ws.protocol : (offered[0] ?? "");
+}
+
+function resolveService(services: Readonly<Record<string, Endpoint>>, service: string): Result<Endpoint, ResolveFailure | "unknown-service"> {
+  const endpoint = Object.hasOwn(services, service) ? services[service] : undefined;
+  return endpoint ? ok(endpoint) : err("unknown-service");
 }
 
 function closeOpened(opened: OpenedEndpoint): void {

@@ -42,6 +42,7 @@ const SECURITY_SCHEMES = {
     description: "Signed per heartbeat with the node's enrolled Ed25519 key; lives at most 60 s; binds the body by its hash.",
   },
   relayTicket: { type: "apiKey", in: "query", name: "ticket", description: "A single-use relay ticket from a session start (or the subprotocol `broker-ticket.<ticket>`)." },
+  serviceTicket: { type: "apiKey", in: "query", name: "ticket", description: "A single-use service ticket from `POST /v1/tunnels` (or the subprotocol `broker-ticket.<ticket>`)." },
 };
 
 const SECURITY: Record<AuthKind, Array<Record<string, string[]>>> = {
@@ -50,6 +51,7 @@ const SECURITY: Record<AuthKind, Array<Record<string, string[]>>> = {
   user: [{ userSession: [] }, { accessJwt: [] }, { adminToken: [] }],
   node: [{ nodeJwt: [] }],
   relayTicket: [{ relayTicket: [] }],
+  serviceTicket: [{ serviceTicket: [] }],
   enrolment: [],
   none: [],
 };

@@ -30,6 +30,7 @@ import { selectBodySchema, selectUserSchema } from "../sessions/placement-reques
 import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
 import type { RouteSpec } from "./route-spec.ts";
+import { tunnelRoutes } from "./tunnel-routes.ts";
 
 const EXAMPLE_POLICY = {
   steps: [
@@ -242,4 +243,4 @@ const admins: RouteSpec[] = [
 ];
 
 /** Every documented route, in the order the reference shows them. */
-export const ROUTES: readonly RouteSpec[] = [...meta, ...agent, ...users, ...pools, ...servers, ...policies, ...admins];
+export const ROUTES: readonly RouteSpec[] = [...meta, ...agent, ...users, ...tunnelRoutes, ...pools, ...servers, ...policies, ...admins];

@@ -10,9 +10,10 @@ import type { ErrorCode } from "../core/errors.ts";
  * - `node`: a heartbeat JWT signed with the node's enrolled Ed25519 key;
  * - `enrolment`: a one-time enrolment token in the body;
  * - `relayTicket`: a single-use relay ticket;
+ * - `serviceTicket`: a single-use service ticket (`POST /v1/tunnels`);
  * - `none`: anyone.
  */
-export type AuthKind = "admin" | "adminToken" | "user" | "node" | "enrolment" | "relayTicket" | "none";
+export type AuthKind = "admin" | "adminToken" | "user" | "node" | "enrolment" | "relayTicket" | "serviceTicket" | "none";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 

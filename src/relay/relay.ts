@@ -47,8 +47,13 @@ export function readTicket(ticketParam: string | undefined, protocolHeader: stri
   };
 }
 
-/** Sent only to origins that pass the pool's origin rules (the caller checks `originAllowed`). */
-async function originHeaders(env: Env, user: { sub: string; sid: string }, node: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
+/**
+ * The upgrade request for a node's origin: the client's WebSocket headers, the tunnel's Access
+ * service-token headers, informational `X-Broker-*` headers and the assertion, the one thing the
+ * node trusts. Sent only to origins that pass the pool's origin rules (the caller checks
+ * `originAllowed`).
+ */
+export function originHeaders(env: Env, informational: Record<string, string>, assertion: string | null, client: Headers, protocols: string[]): Headers {
   const headers = new Headers({ Upgrade: "websocket", Connection: "Upgrade" });
   for (const name of PASSED_HEADERS) {
     const value = client.get(name);
@@ -59,16 +64,19 @@ async function originHeaders(env: Env, user: { sub: string; sid: string }, node:
     headers.set("CF-Access-Client-Id", env.ACCESS_CLIENT_ID);
     headers.set("CF-Access-Client-Secret", env.ACCESS_CLIENT_SECRET);
   }
-  headers.set("X-Broker-User", user.sub);
-  headers.set("X-Broker-Session", user.sid);
-  headers.set("X-Broker-Server", node.serverId);
-  const key = signingKey(env.SIGNING_KEY);
-  if (key) headers.set("X-Broker-Assertion", await signNodeAssertion(key, { ...node, login: user.sub, sessionId: user.sid }, Date.now()));
+  for (const [name, value] of Object.entries(informational)) headers.set(name, value);
+  if (assertion) headers.set("X-Broker-Assertion", assertion);
   return headers;
 }
 
+async function desktopHeaders(env: Env, user: { sub: string; sid: string }, node: { serverId: string; assertionSalt: string }, client: Headers, protocols: string[]): Promise<Headers> {
+  const key = signingKey(env.SIGNING_KEY);
+  const assertion = key ? await signNodeAssertion(key, { ...node, login: user.sub, sessionId: user.sid }, Date.now()) : null;
+  return originHeaders(env, { "X-Broker-User": user.sub, "X-Broker-Session": user.sid, "X-Broker-Server": node.serverId }, assertion, client, protocols);
+}
+
 /** One attempt to open the node's WebSocket; null when the origin is unreachable or refuses. */
-async function connectOrigin(originUrl: string, headers: Headers): Promise<Response | null> {
+export async function connectOrigin(originUrl: string, headers: Headers): Promise<Response | null> {
   try {
     const response = await fetch(originUrl, { headers, signal: AbortSignal.timeout(ORIGIN_CONNECT_TIMEOUT_MS) });
     if (response.status === 101 && response.webSocket) return response;
@@ -110,7 +118,7 @@ export async function openRelay(env: Env, request: RelayRequest, nowMs: number):
       return null;
     }
     const node = { serverId, assertionSalt: where.assertionSalt };
-    const response = await connectOrigin(where.originUrl, await originHeaders(env, { sub: claims.sub, sid: sessionId }, node, request.headers, offer.protocols));
+    const response = await connectOrigin(where.originUrl, await desktopHeaders(env, { sub: claims.sub, sid: sessionId }, node, request.headers, offer.protocols));
     return response && answerUpgrade(response, offer.ticketProtocol);
   };
   if (target.status !== "down") {

@@ -1,6 +1,8 @@
-/** Sign-in for broker-managed users and "who am I" for any authenticated caller. */
+/** Sign-in for broker-managed users, refreshing their session tokens, and "who am I" for any authenticated caller. */
 import { Hono } from "hono";
 import { z } from "zod";
+import { bearerToken } from "../auth/admin.ts";
+import { refreshSession } from "../auth/session-refresh.ts";
 import { requireUser, signIn } from "../auth/user-auth.ts";
 import type { AppEnv } from "../env.ts";
 import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../core/rate-limit.ts";
@@ -19,4 +21,5 @@ export const authRoutes = new Hono<AppEnv>()
     const { login, password } = c.req.valid("json");
     return c.json(await signIn(c.env, login, password, c.get("clientIp")));
   })
+  .post("/refresh", async (c) => c.json(await refreshSession(c.env, bearerToken(c.req.header("Authorization")), Date.now())))
   .get("/me", requireUser, (c) => c.json(c.get("identity")));

@@ -8,10 +8,15 @@
  * methods are 405, as x2gobroker intends in production (the Debian build's debug mode, which
  * accepts GET, would put passwords into URLs and logs). Parameters come from the form body (of
  * any Content-Type) and the query string (see src/x2go/form.ts). Errors never use the JSON
- * envelope (src/x2go/responses.ts).
+ * envelope (src/x2go/responses.ts). A request with `Authorization: Bearer` acts as that token's
+ * user (src/x2go/auth.ts); a bearer that does not authenticate a user is the generic 401.
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { bearerToken } from "../auth/admin.ts";
+import type { Identity } from "../auth/identity.ts";
+import { identify } from "../auth/user-auth.ts";
+import { unauthorized } from "../core/errors.ts";
 import type { AppEnv } from "../env.ts";
 import { type Frontend, runX2goTask, TESTCON_TASK } from "../x2go/broker.ts";
 import { readX2goParams } from "../x2go/form.ts";
@@ -24,6 +29,14 @@ const BACKENDS = new Set(["inifile", "zipfile"]);
 /** A request is a few short fields and at most an SSH public key. */
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** The user a bearer token speaks for; undefined without one; the generic 401 for one that speaks for no user. */
+async function bearerIdentity(c: Context<AppEnv>): Promise<Identity | undefined> {
+  if (bearerToken(c.req.header("Authorization")) === null) return undefined;
+  const identity = await identify(c);
+  if (!identity || identity.source === "admin-token") throw unauthorized();
+  return identity;
+}
+
 function serve(frontend: Frontend) {
   return async (c: Context<AppEnv>) => {
     const backend = c.req.param("backend");
@@ -31,7 +44,7 @@ function serve(frontend: Frontend) {
     if (c.req.method !== "POST") return tornadoPage(405, { Allow: "POST" });
     const params = await readX2goParams(c.req.raw);
     if (params.task === TESTCON_TASK) return x2goAnswer(frontend, frontend === "plain" ? PLAIN_TESTCON_BODY : JSON_TESTCON_BODY);
-    const outcome = await runX2goTask(c.env, frontend, params, c.get("clientIp"), Date.now());
+    const outcome = await runX2goTask(c.env, frontend, params, c.get("clientIp"), Date.now(), await bearerIdentity(c));
     return x2goAnswer(frontend, frontend === "plain" ? renderPlain(outcome) : renderJson(outcome));
   };
 }

@@ -4,6 +4,11 @@
  * through the broker's password sign-in (throttled). Either way the answer carries the chain's
  * next cookie. Failures are the generic 401 (or 429 with Retry-After while throttled); the
  * reason goes to the log only.
+ *
+ * A request with `Authorization: Bearer` (the `edge-desktop` helper, passing an X2Go client's
+ * requests on as its signed-in user) is authenticated by that token alone, as any user route
+ * (`identify`: a broker session or an OIDC token; not the admin secret, which is no user), and
+ * its answers carry no cookie: the bearer is the credential of every request.
  */
 import type { Identity } from "../auth/identity.ts";
 import { authenticatePassword } from "../auth/user-auth.ts";
@@ -47,6 +52,11 @@ async function authenticateWithPassword(env: Env, params: X2goParams, clientIp: 
   if (!user) throw unauthorized();
   await purgeExpiredCookies(env.DB, nowMs);
   return { identity, chain: newChain(identity.login, clientIp, await passwordVersion(user.passwordHash), nowMs) };
+}
+
+/** The outcome of a request authenticated by its bearer token (see the module comment). */
+export function bearerAuth(identity: Identity): X2goAuth {
+  return { identity, nextAuthid: "" };
 }
 
 /** Authenticates the request and issues the chain's next cookie. */

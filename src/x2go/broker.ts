@@ -23,7 +23,7 @@ import type { Profile } from "../profiles/profile-schema.ts";
 import { profilesFor, requireProfileAccess } from "../profiles/profiles.ts";
 import { placeSession } from "../sessions/placement.ts";
 import { DEFAULT_REDIRECT_PORT, redirectTarget } from "../sessions/user-sessions.ts";
-import { authenticateX2go } from "./auth.ts";
+import { authenticateX2go, bearerAuth } from "./auth.ts";
 import type { X2goParams } from "./form.ts";
 import { type ListedSession, profileKeys, type X2goKeys } from "./profile-keys.ts";
 import { sessionInfoLine } from "./session-line.ts";
@@ -123,8 +123,8 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
  * Authenticates and runs the request's task. Throws the generic 401 (or 429) `BrokerError` when
  * authentication fails; everything after authentication answers (see the module comment).
  */
-export async function runX2goTask(env: Env, frontend: Frontend, params: X2goParams, clientIp: string | undefined, nowMs: number): Promise<X2goOutcome> {
-  const { identity, nextAuthid } = await authenticateX2go(env, params, clientIp, nowMs);
+export async function runX2goTask(env: Env, frontend: Frontend, params: X2goParams, clientIp: string | undefined, nowMs: number, bearer?: Identity): Promise<X2goOutcome> {
+  const { identity, nextAuthid } = bearer ? bearerAuth(bearer) : await authenticateX2go(env, params, clientIp, nowMs);
   const task = frontend === "json" && params.task === "listsessions" ? "listprofiles" : params.task;
   const outcome: X2goOutcome = { task, nextAuthid };
   if (task === (frontend === "json" ? "listprofiles" : "listsessions")) {

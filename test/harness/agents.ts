@@ -28,6 +28,8 @@ export interface AgentOptions {
   logFile: string;
   /** The config's `gateway` section (agent/gateway/config.ts), as JSON; absent, the agent runs no gateway. */
   gateway?: Record<string, unknown>;
+  /** The config's `sessionSource` (e.g. `{ type: "x2go", command: … }`); default: the `sessions` file. */
+  sessionSource?: Record<string, unknown>;
 }
 
 export interface AgentHandle {
@@ -57,7 +59,7 @@ function writeAgentConfig(broker: BrokerEndpoint, options: AgentOptions): string
     stateDir: join(options.dir, "state"),
     hostname: options.hostname,
     originUrl: options.originUrl ?? `http://127.0.0.1:6080/${encodeURIComponent(options.hostname)}`,
-    sessionSource: { type: "command", command: `cat ${JSON.stringify(sessionsFile)}` },
+    sessionSource: options.sessionSource ?? { type: "command", command: `cat ${JSON.stringify(sessionsFile)}` },
     staticDataFile,
     requestTimeoutMs: 3000,
     maxBackoffMs: 5000,

@@ -14,7 +14,7 @@ import { sampleBody } from "./helpers.ts";
 import { type Credential, CREDENTIALS } from "./hostile/credentials.ts";
 import { type Fixture, setUpFixture, UI_ORIGIN } from "./hostile/fixture.ts";
 import { expectNoLeak, secretsOf } from "./hostile/leaks.ts";
-import { mountedRoutes, pathOf, PROTECTED_ROLES, type RouteSpec, routeRoles, routeSpecs } from "./hostile/routes.ts";
+import { isTicketRole, mountedRoutes, pathOf, PROTECTED_ROLES, type RouteSpec, routeRoles, routeSpecs } from "./hostile/routes.ts";
 import { expectUnchanged, type StateSnapshot, snapshotState } from "./hostile/snapshot.ts";
 
 let fx: Fixture;
@@ -61,7 +61,7 @@ function rightfulRequest(spec: RouteSpec): Attempt {
 function present(spec: RouteSpec, attempt: Attempt, token: string | null): Attempt {
   const headers = { ...attempt.headers };
   let url = attempt.url;
-  if (spec.role === "ticket") {
+  if (isTicketRole(spec.role)) {
     Object.assign(headers, { Upgrade: "websocket", Connection: "Upgrade" });
     if (token !== null) url += `${url.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(token)}`;
   } else if (spec.role === "nodeChannel") {

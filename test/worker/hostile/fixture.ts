@@ -38,7 +38,7 @@ export async function setUpFixture(): Promise<Fixture> {
   const bobsSession = { id: BOB_SESSION_ID, user: "bob", state: "suspended" as const, startedAt: 1_700_000_000_000 };
   await ok(beat(nodeA, sampleBody({ sessions: [bobsSession], users: ["bob"] })), 200, "beat a");
   await ok(beat(nodeB, sampleBody({ sessions: [], users: [] })), 200, "beat b");
-  await ok(admin("/v1/admin/profiles", "POST", { id: PROFILE_ID, name: "Desk", pool: POOL, mode: "relay" }), 201, "profile");
+  await ok(admin("/v1/admin/profiles", "POST", { id: PROFILE_ID, name: "Desk", pool: POOL, mode: "relay", service: "ssh" }), 201, "profile");
   const alice = await userToken("alice", ["staff"], PASSWORD);
   const bob = await userToken("bob", [], PASSWORD);
   const root = await rootToken();

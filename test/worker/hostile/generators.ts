@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { jsonBodyFlaws, noisyBody, textBodyFlaws } from "./body-flaws.ts";
 import { type BodyPlan, type CredentialPlan, char, encodePiece, type HostileCase, hostileString, INVALID_UTF8, invalidFor, junkQuery, noiseHeaders } from "./primitives.ts";
-import { type RouteSpec, type TextBodySpec, unservedMethods } from "./routes.ts";
+import { isTicketRole, type RouteSpec, type TextBodySpec, unservedMethods } from "./routes.ts";
 
 const junkBytes: fc.Arbitrary<BodyPlan> = fc.uint8Array({ maxLength: 512 }).map((raw) => ({ text: "", raw, contentType: null }));
 
@@ -22,7 +22,7 @@ function credentialFlaws(spec: RouteSpec): fc.Arbitrary<CredentialPlan> | null {
   );
   const plans: Array<fc.Arbitrary<CredentialPlan>> = [fc.constant({ kind: "none" }), header.map((value) => ({ kind: "header" as const, value }))];
   if (spec.role === "node" || spec.role === "nodeRekey" || spec.role === "nodeChannel") plans.push(fc.constant({ kind: "foreign-beat" }), fc.constant({ kind: "unsigned-beat" }));
-  if (spec.role === "ticket") plans.push(fc.constant({ kind: "ticket-for-other-server" }));
+  if (isTicketRole(spec.role)) plans.push(fc.constant({ kind: "ticket-for-other-server" }));
   return fc.oneof(...plans);
 }
 
@@ -74,7 +74,7 @@ export function hostileCases(spec: RouteSpec, routes: Iterable<RouteSpec>, valid
       )
       .map(([name, pieces, body]) => ({ ...base, flaw: "a bad query parameter", query: [...validQuery.filter((piece) => !piece.startsWith(`${name}=`)), ...pieces], body }));
   }
-  if (spec.role === "ticket" || spec.role === "nodeChannel") flaws["no WebSocket upgrade"] = validBody.map((body) => ({ ...base, flaw: "no WebSocket upgrade", body }));
+  if (isTicketRole(spec.role) || spec.role === "nodeChannel") flaws["no WebSocket upgrade"] = validBody.map((body) => ({ ...base, flaw: "no WebSocket upgrade", body }));
 
   return fc
     .constantFrom(...Object.keys(flaws))

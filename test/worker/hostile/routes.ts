@@ -18,10 +18,16 @@ import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
 /**
  * What a route accepts as proof of who calls: nothing (`public`), the admin bearer secret or an
  * admin user (`admin`), the admin bearer secret only (`adminToken`), any user (`user`), a node's
- * signed heartbeat JWT (`node`), re-key JWT (`nodeRekey`) or channel-upgrade JWT (`nodeChannel`), a relay ticket (`ticket`), X2Go's form credentials (`x2go`), the
+ * signed heartbeat JWT (`node`), re-key JWT (`nodeRekey`) or channel-upgrade JWT (`nodeChannel`), a relay ticket (`ticket`), a service ticket
+ * (`serviceTicket`), a broker session token only (`session`: refresh), X2Go's form credentials (`x2go`), the
  * dashboard's session cookie and CSRF token (`ui`), or nothing on a dashboard page (`uiPublic`).
  */
-export type Role = "public" | "admin" | "adminToken" | "user" | "node" | "nodeRekey" | "nodeChannel" | "ticket" | "x2go" | "ui" | "uiPublic";
+export type Role = "public" | "admin" | "adminToken" | "user" | "session" | "node" | "nodeRekey" | "nodeChannel" | "ticket" | "serviceTicket" | "x2go" | "ui" | "uiPublic";
+
+/** Roles whose credential is a ticket in the query or the `broker-ticket.` subprotocol of a WebSocket upgrade. */
+export function isTicketRole(role: Role): role is "ticket" | "serviceTicket" {
+  return role === "ticket" || role === "serviceTicket";
+}
 
 export interface JsonBodySpec {
   kind: "json";
@@ -116,6 +122,9 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "GET /v1/agent/channel": { role: "nodeChannel" },
     "POST /v1/auth/login": { role: "public", body: json({ login: "alice", password: "correct-horse-battery" }, ["login", "password"]) },
     "GET /v1/auth/me": { role: "user" },
+    "POST /v1/auth/refresh": { role: "session" },
+    "POST /v1/tunnels": { role: "user", body: json({ profileId: PROFILE_ID, server: "hx-b" }, ["profileId", "server"]) },
+    "GET /v1/tunnels/:serverId": { role: "serviceTicket", params: { serverId: { valid: fx.nodeB.serverId, schema: serverIdSchema } } },
     "GET /v1/admin/pools": { role: "admin" },
     "POST /v1/admin/pools": { role: "admin", body: json({ name: "hx-new", intervalMs: 1000 }, ["name"]) },
     "GET /v1/admin/pools/:pool": { role: "admin", params: poolParam },
@@ -300,4 +309,4 @@ export function routeRoles(): Map<string, Role> {
   return new Map([...routeSpecs(STUB_FIXTURE)].map(([key, spec]) => [key, spec.role]));
 }
 
-export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "node", "nodeRekey", "nodeChannel", "ticket", "ui"];
+export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "session", "node", "nodeRekey", "nodeChannel", "ticket", "serviceTicket", "ui"];

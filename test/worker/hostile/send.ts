@@ -8,8 +8,8 @@ import { ADMIN_UI_COOKIE } from "../../../src/ui/session.ts";
 import { ADMIN, ADMIN_TOKEN } from "../helpers.ts";
 import { type Fixture, UI_ORIGIN } from "./fixture.ts";
 import { encodeBody, type HostileCase, type UiCredentialPlan, type UiOriginPlan, type UiSessionPlan } from "./primitives.ts";
-import type { RouteSpec } from "./routes.ts";
-import { bearer, beatToken, FOREIGN_KEY, foreignEd25519, genuineTicket, uiSessionCookie, unsigned } from "./tokens.ts";
+import { isTicketRole, type RouteSpec } from "./routes.ts";
+import { bearer, beatToken, FOREIGN_KEY, foreignEd25519, genuineServiceTicket, genuineTicket, uiSessionCookie, unsigned } from "./tokens.ts";
 
 const foreign = foreignEd25519();
 let userTurn = 0;
@@ -17,14 +17,14 @@ let userTurn = 0;
 async function credentialHeaders(c: HostileCase, spec: RouteSpec, fx: Fixture, body: Uint8Array): Promise<{ headers: Record<string, string>; query: string[] }> {
   const plan = c.credential;
   if (plan.kind === "ui") return { headers: await uiHeaders(plan, fx), query: [] };
-  if (spec.role === "ticket") {
+  if (isTicketRole(spec.role)) {
     // workerd turns any upgrade request into a GET, so a wrong method is tried without one.
     const upgrade = c.flaw !== "no WebSocket upgrade" && c.flaw !== "a method the path does not serve";
     const headers: Record<string, string> = upgrade ? { Upgrade: "websocket", Connection: "Upgrade" } : {};
     if (plan.kind === "none") return { headers, query: [] };
     if (plan.kind === "header") return { headers: { ...headers, "Sec-WebSocket-Protocol": `broker-ticket.${plan.value.replace(/^\S+ ?/, "")}` }, query: [] };
     const serverId = plan.kind === "ticket-for-other-server" ? fx.nodeA.serverId : fx.nodeB.serverId;
-    return { headers, query: [`ticket=${await genuineTicket(serverId)}`] };
+    return { headers, query: [`ticket=${spec.role === "ticket" ? await genuineTicket(serverId) : await genuineServiceTicket(serverId)}`] };
   }
   if (plan.kind === "none") return { headers: {}, query: [] };
   if (plan.kind === "header") return { headers: { Authorization: plan.value }, query: [] };
@@ -33,6 +33,7 @@ async function credentialHeaders(c: HostileCase, spec: RouteSpec, fx: Fixture, b
     case "adminToken":
       return { headers: ADMIN, query: [] };
     case "user":
+    case "session":
       // Rotated, so no one user meets the session-start rate limit within a run.
       return { headers: bearer([fx.alice, fx.root, fx.bob][userTurn++ % 3] ?? fx.alice), query: [] };
     case "node":

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { BROKER_ISSUER } from "../../../src/tokens/broker-token.ts";
 import { issueRelayTicket, RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
+import { issueServiceTicket } from "../../../src/tokens/service-ticket.ts";
 import { passwordVersion, SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { sha256Base64Url } from "../../../src/core/crypto.ts";
 import { findUser } from "../../../src/db/user-queries.ts";
@@ -114,6 +115,11 @@ export interface TicketOptions {
 /** A genuine relay ticket, as the broker issues it. */
 export async function genuineTicket(serverId: string, login = "alice", sessionId = "rsv_hostile0000000000"): Promise<string> {
   return (await issueRelayTicket(SIGNING_KEY, { login, pool: POOL, serverId, sessionId }, Date.now())).ticket;
+}
+
+/** A genuine service ticket (a tunnel to `ssh`), as the broker issues it, at `nowMs`. */
+export async function genuineServiceTicket(serverId: string, login = "alice", nowMs = Date.now()): Promise<string> {
+  return (await issueServiceTicket(SIGNING_KEY, { login, pool: POOL, serverId, service: "ssh", profileId: "hx-desk" }, nowMs)).ticket;
 }
 
 /** A relay ticket with any claim, key or algorithm. */

@@ -39,6 +39,7 @@ describe("config: the gateway section", () => {
         ses_1: { kind: "unix", path: "/run/vnc/ses_1.sock" },
         ses_2: { kind: "ws", url: "ws://127.0.0.1:8080/ws" },
       },
+      services: {},
     });
   });
 

@@ -1,0 +1,136 @@
+/**
+ * A node for native clients on loopback (issue 17): a Unix account with a password, our own
+ * sshd (a config, host key and authorized-keys directory of its own in the suite's directory, on
+ * a random loopback port; the machine's sshd config is never touched), Debian's x2goserver behind
+ * it, and a real agent whose node gateway maps the `ssh` service to that port and whose sessions
+ * come from `x2golistsessions_root`. Only the agent knows the sshd port: clients get there through
+ * the relay. Root only (accounts, sshd, x2goserver's session database). The accounts stay, as
+ * the launcher suites' do.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
+import type { BrokerEndpoint } from "../harness/client.ts";
+import { freePort, portOpen } from "../harness/ports.ts";
+import { ensureUser } from "./node-accounts.ts";
+import { type Proc, spawnLogged, waitForProc } from "./procs.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Creates `login` if needed and sets its password (sshd checks it with PAM). */
+export async function ensurePasswordUser(login: string, password: string): Promise<void> {
+  await ensureUser(login);
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile("chpasswd", (error) => (error ? reject(error) : resolve()));
+    child.stdin?.end(`${login}:${password}\n`);
+  });
+}
+
+export interface Sshd {
+  port: number;
+  proc: Proc;
+  /** `<dir>/authorized_keys/<login>`: the keys sshd accepts for each user. */
+  authorizedKeysDir: string;
+  /** The host key's public line, for a known_hosts file. */
+  hostKey: string;
+}
+
+/** Our own sshd for `users` on a random loopback port: password and key logins, sftp, nothing else. */
+export async function startSshd(dir: string, users: string[]): Promise<Sshd> {
+  mkdirSync(dir, { recursive: true });
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const authorizedKeysDir = join(dir, "authorized_keys");
+  mkdirSync(authorizedKeysDir, { recursive: true, mode: 0o755 });
+  const hostKeyPath = join(dir, "host_ed25519");
+  await execFileAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKeyPath]);
+  const port = await freePort();
+  const config = join(dir, "sshd_config");
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${hostKeyPath}`,
+      "PidFile none",
+      "UsePAM yes",
+      "PasswordAuthentication yes",
+      "KbdInteractiveAuthentication no",
+      "PermitRootLogin no",
+      `AllowUsers ${users.join(" ")}`,
+      `AuthorizedKeysFile ${authorizedKeysDir}/%u`,
+      "StrictModes no",
+      "Subsystem sftp internal-sftp",
+      "X11Forwarding no",
+      "PrintMotd no",
+      "",
+    ].join("\n"),
+  );
+  await execFileAsync("/usr/sbin/sshd", ["-t", "-f", config]);
+  const proc = spawnLogged("sshd", "/usr/sbin/sshd", ["-D", "-e", "-f", config], { logFile: join(dir, "sshd.log") });
+  await waitForProc(proc, () => portOpen(port), 10_000, "sshd listening");
+  const { stdout } = await execFileAsync("cat", [`${hostKeyPath}.pub`]);
+  return { port, proc, authorizedKeysDir, hostKey: stdout.trim() };
+}
+
+export interface X2goNodeOptions {
+  hostname: string;
+  dir: string;
+  sshdPort: number;
+  /** `x2golistsessions_root` by default: every user's X2Go sessions on this machine. */
+  sessionCommand?: string;
+}
+
+/** Enrols and starts an agent whose gateway serves `ssh` (the sshd port, in its config only). */
+export async function startX2goNode(broker: BrokerEndpoint, options: X2goNodeOptions): Promise<AgentHandle> {
+  const gatewayPort = await freePort();
+  const agent = await enrolAgent(broker, {
+    hostname: options.hostname,
+    dir: options.dir,
+    staticData: {},
+    originUrl: `http://127.0.0.1:${gatewayPort}/`,
+    logFile: join(options.dir, "agent.log"),
+    gateway: { listen: `127.0.0.1:${gatewayPort}`, services: { ssh: `tcp://127.0.0.1:${options.sshdPort}` } },
+    sessionSource: { type: "x2go", command: options.sessionCommand ?? "/usr/sbin/x2golistsessions_root" },
+  });
+  agent.start();
+  return agent;
+}
+
+/** Xvfb on a display it picks itself (-displayfd): where an X2Go client shows the session. */
+export async function startXvfb(logFile: string): Promise<{ display: string; proc: Proc }> {
+  const proc = spawnLogged("Xvfb", "Xvfb", ["-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset"], { logFile, extraStdio: ["pipe"] });
+  const stream = proc.child.stdio[3] as NodeJS.ReadableStream;
+  const display = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error("Xvfb did not report a display within 15 s")), 15_000);
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      const match = /^(\d+)\n/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`:${match[1]}`);
+      }
+    });
+  });
+  return { display, proc };
+}
+
+/** Every X2Go session of `login` on this machine, as `x2golistsessions_root` lists them: name, status, agent pid. */
+export async function x2goSessionsOf(login: string): Promise<Array<{ name: string; status: string; pid: number }>> {
+  const { stdout } = await execFileAsync("/usr/sbin/x2golistsessions_root", [], { timeout: 10_000 });
+  return stdout
+    .split("\n")
+    .map((line) => line.split("|"))
+    .filter((fields) => fields.length >= 12 && fields[11] === login)
+    .map((fields) => ({ name: fields[1] ?? "", status: fields[4] ?? "", pid: Number(fields[0]) }));
+}
+
+/** Ends every X2Go session of `login` (leftovers of an earlier run: nothing cleans them up without systemd). */
+export async function terminateX2goSessions(login: string): Promise<void> {
+  for (const session of await x2goSessionsOf(login)) {
+    if (session.status === "R" || session.status === "S") await execFileAsync("runuser", ["-u", login, "--", "x2goterminate-session", session.name], { timeout: 20_000 }).catch(() => undefined);
+  }
+}
