@@ -6,6 +6,7 @@
  * clients, and the `edge-desktop` helper signed in. Everything it starts is stopped by the suite.
  */
 import { randomBytes } from "node:crypto";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentHandle } from "../harness/agents.ts";
 import { type LocalBroker, startBroker } from "../harness/broker.ts";
@@ -39,6 +40,10 @@ export interface ClusterOptions {
   login: string;
   /** The first node's agent reads the machine's X2Go sessions; the others report none (same sshd, one session database). */
   hostnames: string[];
+  /** Further X2Go client keys of the profile. */
+  x2goOptions?: Record<string, unknown>;
+  /** sshd's LogLevel (VERBOSE: one line per connection; DEBUG1 also names the client's SSH software). */
+  sshdLogLevel?: string;
 }
 
 export async function startNativeCluster(suite: E2eSuite, options: ClusterOptions): Promise<NativeCluster> {
@@ -53,7 +58,9 @@ export async function startNativeCluster(suite: E2eSuite, options: ClusterOption
   const edge = await startEdgeStandIn(broker.url, join(suite.dir, "edge.log"));
   suite.defer(() => edge.stop());
   await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: 1000 });
-  const sshd = await startSshd(join(suite.dir, "sshd"), [login]);
+  // sshd reads the user's authorized keys as the user: the suite's (0700) directory must let them through.
+  chmodSync(suite.dir, 0o711);
+  const sshd = await startSshd(join(suite.dir, "sshd"), [login], options.sshdLogLevel);
   suite.defer(() => sshd.proc.stop());
   const nodes = new Map<string, AgentHandle>();
   for (const [index, hostname] of options.hostnames.entries()) {
@@ -63,7 +70,7 @@ export async function startNativeCluster(suite: E2eSuite, options: ClusterOption
   }
   await waitFor(async () => (await listServers(broker)).filter((server) => server.status === "up").length === nodes.size, 30_000, "the nodes up");
   await adminCall(broker, "/v1/admin/users", "POST", { login, password });
-  await adminCall(broker, "/v1/admin/profiles", "POST", { id: PROFILE, name: "X2Go xterm", pool: "default", mode: "relay", service: "ssh", command: "xterm", maxSessionsPerUser: 10 });
+  await adminCall(broker, "/v1/admin/profiles", "POST", { id: PROFILE, name: "X2Go xterm", pool: "default", mode: "relay", service: "ssh", command: "xterm", maxSessionsPerUser: 10, x2goOptions: options.x2goOptions ?? {} });
   const xvfb = await startXvfb(join(suite.dir, "xvfb.log"));
   suite.defer(() => xvfb.proc.stop());
   const configDir = join(suite.dir, "edge-desktop");

@@ -38,7 +38,7 @@ export interface Sshd {
 }
 
 /** Our own sshd for `users` on a random loopback port: password and key logins, sftp, nothing else. */
-export async function startSshd(dir: string, users: string[]): Promise<Sshd> {
+export async function startSshd(dir: string, users: string[], logLevel = "VERBOSE"): Promise<Sshd> {
   mkdirSync(dir, { recursive: true });
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const authorizedKeysDir = join(dir, "authorized_keys");
@@ -64,6 +64,7 @@ export async function startSshd(dir: string, users: string[]): Promise<Sshd> {
       "Subsystem sftp internal-sftp",
       "X11Forwarding no",
       "PrintMotd no",
+      `LogLevel ${logLevel}`,
       "",
     ].join("\n"),
   );
@@ -128,9 +129,42 @@ export async function x2goSessionsOf(login: string): Promise<Array<{ name: strin
     .map((fields) => ({ name: fields[1] ?? "", status: fields[4] ?? "", pid: Number(fields[0]) }));
 }
 
-/** Ends every X2Go session of `login` (leftovers of an earlier run: nothing cleans them up without systemd). */
+/**
+ * Ends every X2Go session of `login` (leftovers of an earlier run too: nothing cleans them up
+ * without systemd): `x2goterminate-session` as the user, then the session's x2goagent, by the pid
+ * x2golistsessions gives, if it still runs as the user (a suspended agent can outlive the
+ * terminate; the session's programs end with their X server).
+ */
 export async function terminateX2goSessions(login: string): Promise<void> {
-  for (const session of await x2goSessionsOf(login)) {
+  const sessions = await x2goSessionsOf(login);
+  for (const session of sessions) {
     if (session.status === "R" || session.status === "S") await execFileAsync("runuser", ["-u", login, "--", "x2goterminate-session", session.name], { timeout: 20_000 }).catch(() => undefined);
   }
+  for (const { pid } of sessions) {
+    if (pid > 0 && (await isAgentOf(login, pid))) await stopPid(pid);
+  }
+}
+
+async function isAgentOf(login: string, pid: number): Promise<boolean> {
+  const { stdout } = await execFileAsync("ps", ["-o", "user=,comm=", "-p", String(pid)]).catch(() => ({ stdout: "" }));
+  return new RegExp(`^${login}\\s+x2goagent$`).test(stdout.trim());
+}
+
+/** SIGTERM, then SIGKILL after 2 s. */
+async function stopPid(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 2000 && alive(); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (alive()) process.kill(pid, "SIGKILL");
 }

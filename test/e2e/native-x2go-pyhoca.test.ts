@@ -78,30 +78,26 @@ beforeAll(() =>
 );
 
 describe("pyhoca-cli through edge-desktop x2go", () => {
-  let sessionName = "";
-  let agentPid = 0;
-
-  it("starts a real X2Go session: x2goagent runs as the user, x2golistsessions lists it, the broker knows it", async () => {
+  it("starts a real X2Go session, suspends it, and resumes it on the same node from another address", async () => {
+    // Start: x2goagent runs as the user, x2golistsessions lists it, the agent reports it to the broker.
     startPyhoca([]);
     // x2golistsessions shows the agent's pid once x2goagent runs (0 before).
     const running = async () => (await x2goSessionsOf(cluster.login)).find((session) => session.status === "R" && session.pid > 0);
     await waitFor(async () => (await running()) !== undefined, 90_000, "a running X2Go session");
-    ({ name: sessionName, pid: agentPid } = (await running()) ?? { name: "", pid: 0 });
+    const { name: sessionName, pid: agentPid } = (await running()) ?? { name: "", pid: 0 };
     const { stdout: owner } = await execFileAsync("ps", ["-o", "user=,comm=", "-p", String(agentPid)]);
     expect(owner.trim()).toMatch(/^natalice\s+x2goagent/);
     const { stdout: listed } = await execFileAsync("runuser", ["-u", cluster.login, "--", "x2golistsessions"]);
     expect(listed).toContain(`|${sessionName}|`);
     await waitFor(async () => (await cluster.brokerSessions()).some((session) => session.id === sessionName && session.state === "running" && session.hostname === NODE_A), 30_000, "the agent reporting the session");
     expect(helper.log).toContain(`X2Go session of profile ${PROFILE} on ${NODE_A}: ssh through 127.0.0.1:`);
-  });
 
-  it("suspends it", async () => {
+    // Suspend.
     expect(await runPyhoca(["-S", sessionName])).not.toContain("Traceback");
     await waitFor(async () => (await x2goSessionsOf(cluster.login)).some((session) => session.name === sessionName && session.status === "S"), 60_000, "the session suspended");
     await waitFor(async () => (await cluster.brokerSessions()).some((session) => session.id === sessionName && session.state === "suspended"), 30_000, "the broker seeing it suspended");
-  });
 
-  it("resumes the same session on the same node after the client comes back from 127.0.0.2", async () => {
+    // Resume from 127.0.0.2, with B now the less loaded node: the broker sends the user back to A.
     await serverAction(NODE_B, "undrain");
     await helper.stop();
     helper = await startHelper(["x2go", "--listen", "127.0.0.1:0", "--source-address", "127.0.0.2"], cluster.configDir, join(suite.dir, "helper-2.log"));
@@ -114,5 +110,5 @@ describe("pyhoca-cli through edge-desktop x2go", () => {
     const fromNewAddress = cluster.edge.requests.filter((request) => request.address === "127.0.0.2");
     expect(fromNewAddress.some((request) => request.task === "selectsession")).toBe(true);
     expect(fromNewAddress.some((request) => request.path === `/v1/tunnels/${cluster.nodes.get(NODE_A)?.serverId}`)).toBe(true);
-  });
+  }, 300_000);
 });
