@@ -21,6 +21,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
   gateway: async () => (await import("./gateway/gateway.ts")).runGatewayBench(),
   channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
+  ssh: async () => (await import("./ssh/ssh.ts")).runSshBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
