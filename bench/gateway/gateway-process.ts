@@ -8,12 +8,13 @@ import type { Endpoint } from "../../agent/gateway/endpoint.ts";
 import { createEndpointRegistry, staticEndpoints } from "../../agent/gateway/endpoint-resolver.ts";
 import { type GatewayOptions, startGateway } from "../../agent/gateway/gateway.ts";
 
-export type GatewayProcessOptions = Omit<GatewayOptions, "resolver" | "listen"> & { endpoints: Record<string, Endpoint> };
+/** `port`: where to listen on 127.0.0.1 (default: one the OS picks), e.g. the origin a node was enrolled with. */
+export type GatewayProcessOptions = Omit<GatewayOptions, "resolver" | "listen"> & { endpoints: Record<string, Endpoint>; port?: number };
 export type GatewayProcessMessage = { type: "listening"; port: number };
 
 const options = JSON.parse(process.argv[2] ?? "{}") as GatewayProcessOptions;
 const gateway = await startGateway(
-  { ...options, listen: { host: "127.0.0.1", port: 0 }, resolver: createEndpointRegistry(staticEndpoints(options.endpoints)) },
+  { ...options, listen: { host: "127.0.0.1", port: options.port ?? 0 }, resolver: createEndpointRegistry(staticEndpoints(options.endpoints)) },
   {
     now: () => Date.now(),
     // Per-connection lines would be thousands in a bench run: only failures are written.

@@ -40,8 +40,11 @@ export interface SimNodeOptions {
   address?: string;
 }
 
+/** A simulated node: its heartbeat identity, and the assertion key the broker answered (absent without SIGNING_KEY). */
+export type SimNode = NodeIdentity & { assertionKey?: string };
+
 /** Enrols one simulated node with a fresh key and enrolment token; throws unless the broker accepts it. */
-export async function enrolSimNode(broker: BrokerEndpoint, options: SimNodeOptions): Promise<NodeIdentity> {
+export async function enrolSimNode(broker: BrokerEndpoint, options: SimNodeOptions): Promise<SimNode> {
   const token = await localEnrolmentToken(broker, options.pool);
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
   const jwk = await exportJWK(publicKey);
@@ -52,8 +55,8 @@ export async function enrolSimNode(broker: BrokerEndpoint, options: SimNodeOptio
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`enrol ${options.hostname}: HTTP ${response.status}: ${text.slice(0, 300)}`);
-  const { serverId } = JSON.parse(text) as { serverId: string };
-  return { serverId, pool: options.pool, privateKey };
+  const { serverId, assertionKey } = JSON.parse(text) as { serverId: string; assertionKey?: string };
+  return { serverId, pool: options.pool, privateKey, ...(assertionKey ? { assertionKey } : {}) };
 }
 
 /** Posts one heartbeat with a ready-signed token; resolves with the HTTP status (the body is read and dropped). */

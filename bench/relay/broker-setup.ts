@@ -23,6 +23,8 @@ export type RelayBenchBroker = LocalBroker & { workerdPid: number };
 
 export interface RelayBench {
   broker: RelayBenchBroker;
+  /** The enrolled node: its serverId and the assertion key a node gateway at its origin verifies with. */
+  node: { serverId: string; assertionKey: string | undefined };
   /**
    * A fresh relay URL with its single-use ticket (one `POST /v1/sessions` to `base`; the relay
    * URL in the answer is on the same socket).
@@ -88,7 +90,7 @@ export async function prepareBroker(originUrl: string, workerdPath?: string): Pr
       if (!answer.relay) throw new Error("POST /v1/sessions answered without a relay");
       return withTicket(answer.relay.url, answer.relay.ticket);
     };
-    return { broker, ticketUrl, stopHeartbeats: () => clearInterval(timer) };
+    return { broker, node: { serverId: identity.serverId, assertionKey: identity.assertionKey }, ticketUrl, stopHeartbeats: () => clearInterval(timer) };
   } catch (error) {
     await broker.stop();
     throw error;

@@ -17,6 +17,8 @@ export const STALL_MS = 4_000;
 export const STALL_MAX_BYTES = 256 * MiB;
 /** Targets (the issue): relay ≥ 0.9 × HAProxy; relay RSS growth while the reader stalls. */
 export const THROUGHPUT_RATIO_TARGET = 0.9;
+/** Issue 13: the broker relay ≥ 0.95 × the bare pass-through Worker's MB/s (the broker's own overhead over the runtime's). */
+export const BARE_RATIO_TARGET = 0.95;
 export const RSS_GROWTH_LIMIT = 64 * MiB;
 /** A stalled reader must hold the sender back: well under what it would push unchecked. */
 export const PUSHED_LIMIT = 64 * MiB;
@@ -26,6 +28,8 @@ export const RELAY = "broker relay";
 /** The same Worker behind Miniflare's entry worker (Miniflare's default socket, a dev-only hop). */
 export const ENTRY_RELAY = "broker relay, Miniflare entry";
 export const HAPROXY = "HAProxy";
+/** `fetch(origin, request)` and nothing else, on the same workerd (bare-worker.ts). */
+export const BARE = "bare pass-through Worker";
 /** The same Worker on the last workerd with KJ's own network I/O (reference-workerd.ts). */
 export const REFERENCE_RELAY = `broker relay, workerd ${REFERENCE_WORKERD_VERSION} (KJ I/O)`;
 /** The workerd Miniflare runs (its own dependency, which may differ from a top-level one). */

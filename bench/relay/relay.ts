@@ -12,11 +12,12 @@
  * Tables and checks: sections.ts. Loopback only; every phase is bounded in bytes, count and time.
  */
 import { cpuSeconds } from "../../test/harness/proc.ts";
+import { startBarePassThrough } from "./bare-worker.ts";
 import type { BenchSection } from "../lib/sections.ts";
 import { prepareBroker, type RelayBench } from "./broker-setup.ts";
 import { closeSocket, concurrentConnections, openSocket, roundTrips, sequentialConnects, throughput, ticketedConnects } from "./client.ts";
 import { type Haproxy, startEchoServer, startHaproxy } from "./endpoints.ts";
-import { MiB, THROUGHPUT, THROUGHPUT_ROUNDS, RTT_MESSAGES, RTT_WARMUP, SMALL_BYTES, SEQUENTIAL_CONNECTS, TICKETED_CONNECTS, CONCURRENT, CONCURRENT_TRIPS, STALL_MS, STALL_MAX_BYTES, TICKET_CONCURRENCY, RELAY, ENTRY_RELAY, HAPROXY, REFERENCE_RELAY } from "./parameters.ts";
+import { MiB, THROUGHPUT, THROUGHPUT_ROUNDS, RTT_MESSAGES, RTT_WARMUP, SMALL_BYTES, SEQUENTIAL_CONNECTS, TICKETED_CONNECTS, CONCURRENT, CONCURRENT_TRIPS, STALL_MS, STALL_MAX_BYTES, TICKET_CONCURRENCY, RELAY, ENTRY_RELAY, HAPROXY, REFERENCE_RELAY, BARE } from "./parameters.ts";
 import { referenceWorkerdPath } from "./reference-workerd.ts";
 import { type Path, sections, type SetupRow, type ThroughputRow } from "./sections.ts";
 import { type StallResult, stalledReader } from "./stalled-reader.ts";
@@ -47,6 +48,8 @@ export async function runRelayBench(): Promise<BenchSection[]> {
     const broker = await prepareBroker(`http://127.0.0.1:${echo.port}/desktop`);
     cleanups.push(() => broker.broker.stop());
     cleanups.push(() => broker.stopHeartbeats());
+    const bare = await startBarePassThrough(`http://127.0.0.1:${echo.port}/desktop`);
+    cleanups.push(() => bare.stop());
     let haproxy: Haproxy | null = null;
     try {
       haproxy = await startHaproxy(echo.port);
@@ -68,6 +71,7 @@ export async function runRelayBench(): Promise<BenchSection[]> {
       { name: "direct", pid: null, ticketed: false, urls: async (count) => Array.from({ length: count }, () => direct) },
       { name: ENTRY_RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.entryUrl, count) },
       { name: RELAY, pid: broker.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(broker, broker.broker.url, count) },
+      { name: BARE, pid: bare.workerdPid, ticketed: false, urls: async (count) => Array.from({ length: count }, () => `${bare.url.replace(/^http/, "ws")}/desktop`) },
     ];
     if (reference) {
       paths.push({ name: REFERENCE_RELAY, pid: reference.broker.workerdPid, ticketed: true, urls: (count) => ticketUrls(reference, reference.broker.url, count) });

@@ -2,7 +2,7 @@
 import { type BenchCheck, type BenchSection, percentile, round } from "../lib/sections.ts";
 import type { concurrentConnections, ticketedConnects } from "./client.ts";
 import { type Haproxy, HAPROXY_PATH } from "./endpoints.ts";
-import { MiB, THROUGHPUT, THROUGHPUT_ROUNDS, RTT_MESSAGES, SMALL_BYTES, CONCURRENT, CONCURRENT_TRIPS, STALL_MS, STALL_MAX_BYTES, THROUGHPUT_RATIO_TARGET, RSS_GROWTH_LIMIT, PUSHED_LIMIT, RELAY, ENTRY_RELAY, HAPROXY, REFERENCE_RELAY, WORKERD_VERSION } from "./parameters.ts";
+import { MiB, THROUGHPUT, THROUGHPUT_ROUNDS, RTT_MESSAGES, SMALL_BYTES, CONCURRENT, CONCURRENT_TRIPS, STALL_MS, STALL_MAX_BYTES, THROUGHPUT_RATIO_TARGET, RSS_GROWTH_LIMIT, PUSHED_LIMIT, RELAY, ENTRY_RELAY, HAPROXY, REFERENCE_RELAY, WORKERD_VERSION, BARE, BARE_RATIO_TARGET } from "./parameters.ts";
 import { REFERENCE_WORKERD_VERSION } from "./reference-workerd.ts";
 import type { StallResult } from "./stalled-reader.ts";
 
@@ -48,13 +48,14 @@ export interface Results {
 export function sections(results: Results): BenchSection[] {
   const { paths, haproxy } = results;
   const hasReference = paths.some((path) => path.name === REFERENCE_RELAY);
-  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), ${hasReference ? `"KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), ` : ""}one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
+  const setupNote = `client, ws echo server (node endpoint, own process) and relays on one 2-core machine, loopback; broker relay = the bundled Worker in one workerd ${WORKERD_VERSION} (Miniflare API) on a socket of its own, "Miniflare entry" = the same workerd through Miniflare's default socket (its entry worker in front), bare pass-through Worker = \`fetch(origin, request)\` alone on the same workerd binary, compatibility date and flags (a Miniflare instance and socket of its own, no ticket), ${hasReference ? `"KJ I/O" = the same Worker on workerd ${REFERENCE_WORKERD_VERSION}, the last npm build before the Rust/Tokio network backend (npm run bench:reference-workerd; compatibility date capped at its newest), ` : ""}one ticket per connection; ${haproxy ? `HAProxy ${haproxy.version} (mode http, default threads)` : `HAProxy not installed (${HAPROXY_PATH}; bash scripts/e2e-setup.sh)`}`;
   const relayName = RELAY;
   const runsOf = (name: string) => results.throughputRows.get(name)?.runs ?? [];
-  /** Relay ÷ HAProxy per round (the two runs of a round are back to back), then the median. */
-  const pairedRatio = (name: string) => median(runsOf(name).map((value, index) => value / (runsOf(HAPROXY)[index] as number)));
+  /** `name` ÷ `baseline` per round (the runs of a round are back to back), then the median. */
+  const pairedRatio = (name: string, baseline = HAPROXY) => median(runsOf(name).map((value, index) => value / (runsOf(baseline)[index] as number)));
   const ratio = pairedRatio(relayName);
   const entryRatio = pairedRatio(ENTRY_RELAY);
+  const bareRatio = pairedRatio(relayName, BARE);
   const throughputChecks: BenchCheck[] = [
     haproxy
       ? {
@@ -63,6 +64,11 @@ export function sections(results: Results): BenchSection[] {
           detail: `${round(ratio, 2)}× (median of ${THROUGHPUT_ROUNDS} back-to-back pairs; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(HAPROXY)), 0)} MB/s); behind Miniflare's entry worker ${round(entryRatio, 2)}×`,
         }
       : { name: `relay throughput ≥ ${THROUGHPUT_RATIO_TARGET} × HAProxy's`, pass: true, detail: "not checked: HAProxy is not installed (bash scripts/e2e-setup.sh installs it)" },
+    {
+      name: `broker relay ≥ ${BARE_RATIO_TARGET} × the bare pass-through Worker's throughput`,
+      pass: bareRatio >= BARE_RATIO_TARGET,
+      detail: `${round(bareRatio, 2)}× (median of ${THROUGHPUT_ROUNDS} back-to-back pairs; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(BARE)), 0)} MB/s): the broker's own overhead over the runtime's pass-through${haproxy ? `; the bare Worker is ${round(pairedRatio(BARE), 2)}× HAProxy's, the runtime's own gap` : ""}`,
+    },
     ...(haproxy && hasReference
       ? [
           {
