@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "select-dry-run": async () => (await import("./balancing/select-dry-run.ts")).runDryRunBench(),
   relay: async () => (await import("./relay/relay.ts")).runRelayBench(),
   gateway: async () => (await import("./gateway/gateway.ts")).runGatewayBench(),
+  "relayed-path": async () => (await import("./relayed-path/relayed-path.ts")).runRelayedPathBench(),
   channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
   ssh: async () => (await import("./ssh/ssh.ts")).runSshBench(),
 };
