@@ -5,6 +5,8 @@ import { parseCommandSessions } from "../../../agent/sessions/command.ts";
 import { parseLoginctlSessions } from "../../../agent/sessions/loginctl.ts";
 import { commandInvocation, createSessionSource, MAX_COMMAND_OUTPUT_BYTES } from "../../../agent/sessions/source.ts";
 import { parseX2goSessions, parseX2goTime } from "../../../agent/sessions/x2go.ts";
+import { encodeHeartbeatBody } from "../../../agent/body.ts";
+import { MAX_HEARTBEAT_BODY_BYTES } from "../../../src/protocol.ts";
 import { FIXTURES } from "./helpers.ts";
 
 const local = (y: number, mo: number, d: number, h: number, mi: number, s: number) => new Date(y, mo - 1, d, h, mi, s).getTime();
@@ -22,6 +24,7 @@ describe("x2golistsessions lines", () => {
       display: "50",
       clientIp: "10.0.4.21",
       lastActiveAt: local(2026, 11, 20, 11, 42, 5),
+      x2go: { pid: 28417, cookie: "8c1f2e4d5a6b7c8d9e0f1a2b3c4d5e6f", graphicsPort: 30001, soundPort: 30002, sshfsPort: 30003 },
     });
     expect(sessions.map((s) => [s.user, s.state])).toEqual([
       ["alice", "running"],
@@ -38,6 +41,42 @@ describe("x2golistsessions lines", () => {
     ["no user", "1|name|50|host|R|2026-11-20T10:11:12|c|ip|1|2|2026-11-20T10:11:12||1|1|1|1"],
   ])("skips a line with %s", (_, line) => {
     expect(parseX2goSessions(`${line}\n\n`)).toEqual({ sessions: [], parseErrors: 1 });
+  });
+
+  it("leaves out x2go fields that are not what x2go writes, and keeps the session", () => {
+    const hostile = [
+      ["99999999", "name-1", "c o", "-1"],
+      ["4194305", "name-2", "<br>cookie", "65536"],
+      ["0", "name-3", "abc:def", "x"],
+      ["", "name-4", "", ""],
+    ];
+    const text = hostile.map(([pid, name, cookie, port]) => `${pid}|${name}|50|h|S|2026-11-20T10:11:12|${cookie}|ip|${port}|${port}|2026-11-20T10:11:12|alice|1|${port}`).join("\n");
+    const { sessions, parseErrors } = parseX2goSessions(text);
+    expect(parseErrors).toBe(0);
+    expect(sessions.map((s) => [s.id, s.x2go])).toEqual(hostile.map(([, name]) => [name, undefined]));
+    expect(parseX2goSessions("4194304|n|50|h|S|2026-11-20T10:11:12|ABCDEF|ip|1|65535|2026-11-20T10:11:12|alice|1|-1").sessions[0]?.x2go).toEqual({
+      pid: 4_194_304,
+      cookie: "ABCDEF",
+      graphicsPort: 1,
+      soundPort: 65_535,
+    });
+  });
+
+  it("skips failed sessions (F) without counting them, and counts a session the wire schema refuses", () => {
+    const failed = "1|name|50|host|F|2026-11-20T10:11:12|c|ip|1|2|2026-11-20T10:11:12|alice|1|1";
+    const longName = `1|${"n".repeat(257)}|50|host|R|2026-11-20T10:11:12|c|ip|1|2|2026-11-20T10:11:12|alice|1|1`;
+    expect(parseX2goSessions(`${failed}\n${longName}\n`)).toEqual({ sessions: [], parseErrors: 1 });
+  });
+
+  it("fits 150 X2Go sessions with every field into one heartbeat body", async () => {
+    const [line = ""] = (await readFile(join(FIXTURES, "x2golistsessions.txt"), "utf8")).split("\n");
+    const lines = Array.from({ length: 150 }, (_, i) => line.replace("alice-50-", `user${i}-${100 + i}-`).replace("|alice|", `|user${i}|`));
+    const { sessions } = parseX2goSessions(lines.join("\n"));
+    expect(sessions).toHaveLength(150);
+    const proc = { loadAvg: [0, 0, 0] as [number, number, number], cpuCount: 4, cpuMhz: 2400, memTotalBytes: 1, memAvailableBytes: 1 };
+    const { body, text } = encodeHeartbeatBody({ proc, sessions, staticData: {}, metrics: {} });
+    expect(body.sessions).toHaveLength(150);
+    expect(text.length).toBeLessThan(MAX_HEARTBEAT_BODY_BYTES);
   });
 
   it("parses x2go times as local time and refuses impossible dates", () => {
