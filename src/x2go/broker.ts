@@ -17,7 +17,6 @@ import type { Identity } from "../auth/identity.ts";
 import { sessionToResume } from "../balancer/resume-target.ts";
 import type { Env } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
-import { poolStub } from "../pool/pool-gateway.ts";
 import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
 import { profilesFor, requireProfileAccess } from "../profiles/profiles.ts";
@@ -25,8 +24,8 @@ import { placeSession } from "../sessions/placement.ts";
 import { DEFAULT_REDIRECT_PORT, redirectTarget } from "../sessions/user-sessions.ts";
 import { authenticateX2go, bearerAuth } from "./auth.ts";
 import type { X2goParams } from "./form.ts";
+import { poolListing, resumedSessionLine } from "./pool-reads.ts";
 import { type ListedSession, profileKeys, type X2goKeys } from "./profile-keys.ts";
-import { sessionInfoLine } from "./session-line.ts";
 import { log } from "../core/log.ts";
 
 export type Frontend = "plain" | "json";
@@ -75,25 +74,22 @@ function resumableSession(profile: Profile, sessions: readonly PoolSession[]): P
 async function listProfiles(env: Env, identity: Identity, clientIp: string | undefined): Promise<ListedProfile[]> {
   const profiles = await profilesFor(env, identity, clientIp);
   const pools = [...new Set(profiles.map((profile) => profile.pool))];
-  const sessionsByPool = new Map(await Promise.all(pools.map(async (pool) => [pool, await poolStub(env, pool).listSessions(identity.login)] as const)));
+  const poolWide = new Set(profiles.filter((profile) => profile.hosts.length === 0).map((profile) => profile.pool));
+  const listings = new Map(await Promise.all(pools.map(async (pool) => [pool, await poolListing(env, pool, identity.login, poolWide.has(pool))] as const)));
   return profiles
     .toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((profile) => {
-      const found = resumableSession(profile, sessionsByPool.get(profile.pool) ?? []);
+      const listing = listings.get(profile.pool);
+      const found = resumableSession(profile, listing?.sessions ?? []);
       const session = found ? { hostname: found.hostname, state: found.state } : undefined;
-      return { id: profile.id, keys: profileKeys(profile, identity.login, session), ...(session ? { session } : {}) };
+      const keys = profileKeys(profile, identity.login, session, listing?.serverHost ?? NO_X2GO_SERVER_HOST);
+      return { id: profile.id, keys, ...(session ? { session } : {}) };
     });
 }
 
 function profilePort(profile: Profile): number {
   const port = profile.x2goOptions["sshport"];
   return typeof port === "number" ? port : DEFAULT_REDIRECT_PORT;
-}
-
-async function resumedSessionLine(env: Env, profile: Profile, login: string, sessionId: string, serverId: string, nowMs: number): Promise<string | undefined> {
-  const sessions = await poolStub(env, profile.pool).listSessions(login);
-  const session = sessions.find((candidate) => candidate.id === sessionId && candidate.serverId === serverId);
-  return session ? sessionInfoLine(session, nowMs) : undefined;
 }
 
 async function selectServer(env: Env, identity: Identity, profileId: string, clientIp: string | undefined, nowMs: number): Promise<X2goSelection> {
@@ -114,7 +110,7 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
   }
   const target = redirectTarget(profile, decision);
   const sessionInfo = decision.resumeSessionId
-    ? await resumedSessionLine(env, profile, identity.login, decision.resumeSessionId, decision.serverId, nowMs)
+    ? await resumedSessionLine(env, profile.pool, identity.login, decision.resumeSessionId, decision.serverId, nowMs)
     : undefined;
   return { server: target.host, port: target.port, ...(sessionInfo ? { sessionInfo } : {}) };
 }

@@ -8,7 +8,8 @@
  *   profile's further X2Go options as stored.
  * - `host` lists names only, never addresses: the host of the user's resumable session if any
  *   (as x2gobroker does with an agent), else the profile's host names, else, for a profile over
- *   the whole pool, the pool's name. It is for display: the target comes from selectsession.
+ *   the whole pool, one server hostname the caller picked for it (`poolHost`, never the pool's
+ *   name). It is for display: the target comes from selectsession.
  * - `status` (`S`/`R`, a resumable session) goes to the plain frontend only.
  *
  * The JSON frontend sends only keys python-x2go knows, typed as it types them: any other key
@@ -58,14 +59,17 @@ function words(list: string, type: KeyType): Array<[string, KeyType]> {
   return list.split(" ").map((word) => [word, type]);
 }
 
-/** The X2Go keys of `profile` for `login`, in listing order (`status` excluded). */
-export function profileKeys(profile: Profile, login: string, session?: ListedSession): X2goKeys {
+/**
+ * The X2Go keys of `profile` for `login`, in listing order (`status` excluded). `poolHost` is the
+ * host shown for a profile without hosts when the user has no session to resume.
+ */
+export function profileKeys(profile: Profile, login: string, session: ListedSession | undefined, poolHost: string): X2goKeys {
   const isDesktop = DESKTOP_COMMANDS.has(profile.command.toUpperCase());
   const { user, ...options } = profile.x2goOptions;
   const hostNames = profile.hosts.map((host) => host.name);
   return {
     name: profile.name,
-    host: session ? [session.hostname] : hostNames.length > 0 ? hostNames : [profile.pool],
+    host: session ? [session.hostname] : hostNames.length > 0 ? hostNames : [poolHost],
     command: isDesktop ? profile.command.toUpperCase() : profile.command,
     user: user === undefined || user === BROKER_USER ? login : user,
     ...options,

@@ -11,7 +11,7 @@ import { readX2goParams } from "../../src/x2go/form.ts";
 import { pythonJsonDumps, renderJson } from "../../src/x2go/json.ts";
 import { plainValue, renderPlain } from "../../src/x2go/plain.ts";
 import { jsonProfileKeys, plainProfileKeys, profileKeys } from "../../src/x2go/profile-keys.ts";
-import { sessionInfoLine } from "../../src/x2go/session-line.ts";
+import { type LineSession, sessionInfoLine } from "../../src/x2go/session-line.ts";
 import { x2goHost, x2goText } from "../../src/x2go/x2go-text.ts";
 
 function request(query: string, body: BodyInit, contentType?: string): Request {
@@ -71,6 +71,27 @@ describe("sessionInfoLine", () => {
     );
   });
 
+  it("carries what the node read from x2golistsessions: pid, display, cookie, client address, ports and last time", () => {
+    const reported = {
+      ...session,
+      display: "50",
+      clientIp: "10.0.4.21",
+      lastActiveAt: session.startedAt + 1_800_000,
+      x2go: { pid: 28417, cookie: "8c1f2e4d5a6b7c8d9e0f1a2b3c4d5e6f", graphicsPort: 30001, soundPort: 30002, sshfsPort: 30003 },
+    };
+    expect(sessionInfoLine(reported, session.startedAt + 3_600_000)).toBe(
+      "28417|alice-50-1700000000_stDXFCE_dp24|50|ts01|R|2024-01-01T10:00:00|8c1f2e4d5a6b7c8d9e0f1a2b3c4d5e6f|10.0.4.21|30001|30002|2024-01-01T10:30:00|alice|3600|30003|-1|-1",
+    );
+  });
+
+  it("writes only integers in range and hex cookies, whatever reached it unchecked", () => {
+    const hostile = { pid: 1e300, cookie: "ab|cd\n<br>SESSION_INFO:x", graphicsPort: 70_000, soundPort: 1.5, sshfsPort: -3 };
+    const fields = sessionInfoLine({ ...session, clientIp: "1.2.3.4|x\nSERVER:evil", x2go: hostile }, 0).split("|");
+    expect(fields).toHaveLength(16);
+    expect([fields[0], fields[6], fields[7], fields[8], fields[9], fields[13]]).toEqual(["0", "0".repeat(32), "1.2.3.4_x_SERVER_evil", "-1", "-1", "-1"]);
+    for (const pid of [Number.NaN, -1, 0, 4_194_305, 2 ** 53]) expect(sessionInfoLine({ ...session, x2go: { pid } }, 0).split("|")[0]).toBe("0");
+  });
+
   it("prefers the reported display and falls back to -1", () => {
     expect(sessionInfoLine({ ...session, display: ":7.0" }, 0).split("|")[2]).toBe("7");
     expect(sessionInfoLine({ ...session, id: "plain-id" }, 0).split("|")[2]).toBe("-1");
@@ -94,18 +115,20 @@ describe("pythonJsonDumps", () => {
 
 describe("profile keys", () => {
   it("upper-cases desktop commands, forces rootless off and puts the login for BROKER_USER", () => {
-    const keys = profileKeys({ ...profile, command: "kde", x2goOptions: { rootless: true, user: "BROKER_USER" } }, "alice");
-    expect(keys).toEqual({ name: "P", host: ["pool-a"], command: "KDE", user: "alice", rootless: false });
+    const keys = profileKeys({ ...profile, command: "kde", x2goOptions: { rootless: true, user: "BROKER_USER" } }, "alice", undefined, "ts09");
+    expect(keys).toEqual({ name: "P", host: ["ts09"], command: "KDE", user: "alice", rootless: false });
   });
 
   it("keeps an explicit server user and a non-desktop command as written", () => {
-    expect(profileKeys({ ...profile, command: "xterm -e top", x2goOptions: { user: "shared" } }, "alice")).toMatchObject({ command: "xterm -e top", user: "shared" });
+    expect(profileKeys({ ...profile, command: "xterm -e top", x2goOptions: { user: "shared" } }, "alice", undefined, "ts09")).toMatchObject({ command: "xterm -e top", user: "shared" });
   });
 
   it("shows the resumable session's host and, in plain only, its status", () => {
     const listed = { hostname: "ts02", state: "running" as const };
-    const keys = profileKeys({ ...profile, hosts: [{ name: "ts01" }, { name: "ts02", address: "10.0.0.2" }] }, "alice", listed);
+    const hosts = [{ name: "ts01" }, { name: "ts02", address: "10.0.0.2" }];
+    const keys = profileKeys({ ...profile, hosts }, "alice", listed, "ts09");
     expect(keys["host"]).toEqual(["ts02"]);
+    expect(profileKeys({ ...profile, hosts }, "alice", undefined, "ts09")["host"]).toEqual(["ts01", "ts02"]);
     expect(plainProfileKeys(keys, listed)["status"]).toBe("R");
     expect(jsonProfileKeys(plainProfileKeys(keys, listed))).not.toHaveProperty("status");
   });
@@ -140,9 +163,13 @@ describe("x2go output encoding", () => {
   });
 
   it("keeps session fields on one line of 16 fields without x2goclient's markers", () => {
+    const anything = fc.oneof(pieces, fc.double(), fc.integer(), fc.constant(undefined));
+    const x2go = fc.record({ pid: anything, cookie: anything, graphicsPort: anything, soundPort: anything, sshfsPort: anything });
     fc.assert(
-      fc.property(pieces, pieces, (id, user) => {
-        const line = sessionInfoLine({ ...session, id: `${id}SESSION_INFO:${id}`, user }, 0);
+      fc.property(pieces, pieces, pieces, x2go, (id, user, clientIp, fields) => {
+        // Values the wire schema would refuse: the line must hold without it.
+        const unchecked = fields as unknown as LineSession["x2go"];
+        const line = sessionInfoLine({ ...session, id: `${id}SESSION_INFO:${id}`, user, clientIp, x2go: unchecked }, 0);
         expect(line.split("|")).toHaveLength(16);
         expect(line).not.toMatch(/<br>|SESSION_INFO:|SERVER:|[\p{Cc}\u2028\u2029]/iu);
       }),

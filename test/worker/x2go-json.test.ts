@@ -136,7 +136,7 @@ describe("json listprofiles", () => {
       pack: "16",
       layout: "de,us",
     });
-    expect(profiles["nowhere"]).toEqual({ name: "nowhere", host: ["jx-empty"], command: "TERMINAL", user: "test" });
+    expect(profiles["nowhere"]).toEqual({ name: "nowhere", host: ["no-X2Go-Server-available"], command: "TERMINAL", user: "test" });
   });
 
   it("escapes non-ASCII like Python's json.dumps and sorts every object's keys", async () => {

@@ -100,7 +100,7 @@ describe("plain listsessions", () => {
         "",
         "[nowhere]",
         "name=nowhere",
-        "host=empty",
+        "host=no-X2Go-Server-available",
         "command=TERMINAL",
         "user=test",
         "sshport=18033",
