@@ -1,11 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildAssets } from "./scripts/build-assets.ts";
 
 // Four projects: Worker code in workerd (real D1 and Durable Objects), pure and agent code in
 // Node, integration tests that start `wrangler dev` and real agents, and e2e tests that need
 // system packages (`npm run test:e2e`).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // wrangler.toml's `[assets]` directory must exist before the workerd project starts.
+  await buildAssets();
   return {
     test: {
       projects: [

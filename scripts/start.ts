@@ -1,9 +1,9 @@
 /**
  * `npm start`: a local broker under `wrangler dev` (live reload, scripts/wrangler-dev.ts) with
  * its embedded D1 and Durable Objects, three demo agents on this machine heartbeating into the
- * `default` pool (each with a small WebSocket "desktop" behind it), two demo users and a `demo`
- * profile, and a printout of commands to try. Agents, admin calls and waits go through the test
- * harness (test/harness/). Each demo agent's pid is in `.wrangler/demo/<host>/agent.pid` while
+ * `default` pool (each with a small demo desktop behind it, RFB for noVNC: scripts/demo-origin.ts),
+ * two demo users and a `demo` profile, and a printout that starts with the portal's URL. Agents,
+ * admin calls and waits go through the test harness (test/harness/). Each demo agent's pid is in `.wrangler/demo/<host>/agent.pid` while
  * it runs. Ctrl-C stops everything it started.
  */
 import { randomBytes } from "node:crypto";
@@ -26,7 +26,7 @@ const DEMO_NODES = [
   {
     hostname: "demo-3",
     staticData: { site: "annex", gpu: false, maxSessions: 20 },
-    sessions: [{ id: "demo-3-alice-1", user: "alice", state: "suspended", startedAt: Date.now() - 3_600_000 }],
+    sessions: [{ id: "demo-3-alice-1", user: "alice", state: "suspended" as const, startedAt: Date.now() - 3_600_000 }],
   },
 ];
 
@@ -59,6 +59,8 @@ function printTryCommands(broker: BrokerEndpoint, servers: ServerState[], users:
   if (!alice) throw new Error("no demo user");
   const login = `'{"login":"${alice.login}","password":"${alice.password}"}'`;
   console.log(`
+Portal: ${broker.url}/   sign in as ${alice.login} (password ${alice.password}) and Start "Demo desktop": a demo desktop opens in the browser
+
 The broker is up at ${broker.url} with ${servers.length} demo servers (heartbeat every ${demoIntervalMs} ms):
 ${servers.map((s) => `  ${s.hostname.padEnd(8)} ${s.serverId}  ${s.status.padEnd(8)} ${JSON.stringify(s.staticData)}`).join("\n")}
 
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   try {
     await adminCall(broker, "/v1/admin/pools/default", "PATCH", { intervalMs: demoIntervalMs });
     for (const node of DEMO_NODES) {
-      const origin = await startDemoOrigin(node.hostname);
+      const origin = await startDemoOrigin(node.hostname, { sessionsFile: join(demoDir, node.hostname, "sessions.json"), sessions: node.sessions ?? [] });
       origins.push(origin);
       const agent = await enrolAgent(broker, { ...node, originUrl: origin.url, dir: join(demoDir, node.hostname), logFile: join(demoDir, `${node.hostname}.log`) });
       agent.start();

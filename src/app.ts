@@ -13,6 +13,7 @@ import { configTransferRoutes } from "./routes/config-transfer.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { poolRoutes } from "./routes/pools.ts";
+import { portalRoutes } from "./portal/routes.tsx";
 import { profileAdminRoutes } from "./routes/profiles-admin.ts";
 import { relayRoutes } from "./routes/relay.ts";
 import { serverRoutes } from "./routes/servers.ts";
@@ -74,6 +75,7 @@ export function createApp() {
   app.route("/v1/relay", relayRoutes);
   app.route("/v1/tunnels", tunnelRoutes);
   app.route("/v1", sessionRoutes);
+  app.route("/", portalRoutes);
   app.route("/", docsRoutes);
   app.route("/", x2goRoutes);
 

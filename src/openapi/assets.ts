@@ -1,10 +1,10 @@
 /**
- * The reference page at `/docs`: Swagger UI (swagger-ui-dist, bundled into the Worker, so the
- * page needs no CDN and works on a private network) rendering `/openapi.json`. The page, its
- * start-up script and the renderer are served by src/routes/docs.ts under a strict CSP.
+ * The reference page at `/docs`: Swagger UI (swagger-ui-dist) rendering `/openapi.json`, so the
+ * page needs no CDN and works on a private network. The page and its start-up script are served
+ * by src/routes/docs.ts under a strict CSP; the renderer and its styles are static assets
+ * (`/docs/swagger-ui-bundle.js`, `/docs/swagger-ui.css`, copied by scripts/build-assets.ts), not
+ * part of the Worker script.
  */
-import bundle from "swagger-ui-dist/swagger-ui-bundle.js?raw" with { type: "text" };
-import css from "swagger-ui-dist/swagger-ui.css?raw" with { type: "text" };
 
 export const DOCS_PATH = "/docs";
 export const OPENAPI_PATH = "/openapi.json";
@@ -47,11 +47,12 @@ export interface DocsAsset {
   contentType: string;
 }
 
-/** The page and its files by path below `/docs` ("" is the page itself). */
+/** The renderer's files, served as static assets below `/docs`. */
+export const DOCS_STATIC_FILES = ["swagger-ui-bundle.js", "swagger-ui.css"] as const;
+
+/** The page and the files the Worker serves below `/docs` ("" is the page itself). */
 export const DOCS_ASSETS: ReadonlyMap<string, DocsAsset> = new Map([
   ["", { body: PAGE, contentType: "text/html; charset=utf-8" }],
-  ["swagger-ui-bundle.js", { body: bundle, contentType: "text/javascript; charset=utf-8" }],
-  ["swagger-ui.css", { body: css, contentType: "text/css; charset=utf-8" }],
   ["init.js", { body: INIT_SCRIPT, contentType: "text/javascript; charset=utf-8" }],
 ]);
 

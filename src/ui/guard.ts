@@ -1,12 +1,14 @@
 /**
- * The dashboard's gatekeepers: security headers on every answer, same-origin checks on every
- * change (sign-in included), the session check, and the CSRF token every change must echo.
+ * The browser faces' gatekeepers (the dashboard's, and the portal's too): security headers on
+ * every answer, same-origin checks on every change (sign-in included), the session check, and
+ * the CSRF token every change must echo.
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { secretsEqual } from "../core/crypto.ts";
 import { BrokerError, unauthorized } from "../core/errors.ts";
 import { readUiSession } from "./session.ts";
+import type { AppEnv } from "../env.ts";
 import { formFields, type UiEnv, wantsJson } from "./ui-env.ts";
 import { log } from "../core/log.ts";
 
@@ -25,7 +27,7 @@ export const CONTENT_SECURITY_POLICY = [
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Sets CSP, framing, sniffing, referrer and caching headers on every dashboard answer. */
-export const securityHeaders = createMiddleware<UiEnv>(async (c, next) => {
+export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const headers = c.res.headers;
   headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
@@ -39,7 +41,7 @@ export const securityHeaders = createMiddleware<UiEnv>(async (c, next) => {
  * Refuses (403) a change whose `Origin` is missing or not this Worker's own, or that the browser
  * marks as cross-site (`Sec-Fetch-Site`). Safe methods pass.
  */
-export const requireSameOrigin = createMiddleware<UiEnv>(async (c, next) => {
+export const requireSameOrigin = createMiddleware<AppEnv>(async (c, next) => {
   if (!SAFE_METHODS.has(c.req.method)) {
     const origin = c.req.header("Origin");
     const site = c.req.header("Sec-Fetch-Site");
@@ -65,16 +67,23 @@ export const requireUiSession = createMiddleware<UiEnv>(async (c, next) => {
 });
 
 /**
- * Requires the session's CSRF token on every change, as the `X-CSRF-Token` header or the
- * `_csrf` form field (compared in constant time); 403 otherwise. Runs after `requireUiSession`.
+ * Requires the CSRF token of the session `sessionOf` reads on every change, as the `X-CSRF-Token`
+ * header or the `_csrf` form field (compared in constant time); 403 otherwise. Runs after the
+ * session check.
  */
-export const requireCsrfToken = createMiddleware<UiEnv>(async (c, next) => {
-  if (!SAFE_METHODS.has(c.req.method)) {
-    const given = c.req.header("X-CSRF-Token") ?? (await formFields(c))["_csrf"];
-    if (!given || !(await secretsEqual(given, c.get("ui").csrf))) {
-      log.warn(`dashboard change refused for ${JSON.stringify(c.get("ui").login.slice(0, 64))}: missing or wrong CSRF token`);
-      throw new BrokerError("FORBIDDEN", "missing or wrong CSRF token; reload the page and try again");
+export function csrfGuard<E extends AppEnv>(sessionOf: (c: Context<E>) => { login: string; csrf: string }): MiddlewareHandler<E> {
+  return async (c, next) => {
+    if (!SAFE_METHODS.has(c.req.method)) {
+      const session = sessionOf(c);
+      const given = c.req.header("X-CSRF-Token") ?? (await formFields(c))["_csrf"];
+      if (!given || !(await secretsEqual(given, session.csrf))) {
+        log.warn(`change refused for ${JSON.stringify(session.login.slice(0, 64))}: missing or wrong CSRF token`);
+        throw new BrokerError("FORBIDDEN", "missing or wrong CSRF token; reload the page and try again");
+      }
     }
-  }
-  await next();
-});
+    await next();
+  };
+}
+
+/** The dashboard's CSRF check (`csrfGuard` on its session). */
+export const requireCsrfToken = csrfGuard<UiEnv>((c) => c.get("ui"));

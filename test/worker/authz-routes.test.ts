@@ -10,6 +10,7 @@ import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorEnvelopeSchema } from "../../src/protocol.ts";
 import { ADMIN_UI_COOKIE } from "../../src/ui/session.ts";
+import { PORTAL_COOKIE } from "../../src/portal/session.ts";
 import { sampleBody } from "./helpers.ts";
 import { type Credential, CREDENTIALS } from "./hostile/credentials.ts";
 import { type Fixture, setUpFixture, UI_ORIGIN } from "./hostile/fixture.ts";
@@ -45,15 +46,16 @@ interface Attempt {
 /** The request `spec` accepts from its rightful caller, minus the credential. */
 function rightfulRequest(spec: RouteSpec): Attempt {
   const method = spec.method === "ALL" ? "GET" : spec.method;
-  const path = spec.method === "ALL" ? "/admin/zz-missing" : pathOf(spec);
+  const path = spec.method === "ALL" ? `${spec.pattern.slice(0, -"/*".length)}/zz-missing` : pathOf(spec);
   const query = new URLSearchParams(spec.query.valid).toString();
   const headers: Record<string, string> = {};
   let text: string | null = null;
   if (spec.role === "node") text = JSON.stringify(sampleBody());
   else if (spec.body?.kind === "json") text = JSON.stringify(spec.body.valid);
   else if (spec.body?.kind === "text") text = spec.body.valid;
-  else if (spec.role === "ui" && method === "POST") text = "confirmed=yes";
-  if (text !== null) headers["Content-Type"] = spec.body?.kind === "text" ? spec.body.contentType : spec.role === "ui" ? "application/x-www-form-urlencoded" : "application/json";
+  else if ((spec.role === "ui" || spec.role === "portal") && method === "POST") text = "confirmed=yes";
+  const form = (spec.role === "ui" || spec.role === "portal") && spec.body === undefined;
+  if (text !== null) headers["Content-Type"] = spec.body?.kind === "text" ? spec.body.contentType : form ? "application/x-www-form-urlencoded" : "application/json";
   return { method, url: `https://broker.test${path}${query ? `?${query}` : ""}`, headers, body: text === null ? null : new TextEncoder().encode(text) };
 }
 
@@ -70,6 +72,9 @@ function present(spec: RouteSpec, attempt: Attempt, token: string | null): Attem
   } else if (spec.role === "ui") {
     Object.assign(headers, { Origin: UI_ORIGIN, "X-CSRF-Token": fx.ui.csrf, Accept: "application/json" });
     if (token !== null) headers["Cookie"] = `${ADMIN_UI_COOKIE}=${token}`;
+  } else if (spec.role === "portal") {
+    Object.assign(headers, { Origin: UI_ORIGIN, "X-CSRF-Token": fx.portal.csrf, Accept: "application/json" });
+    if (token !== null) headers["Cookie"] = `${PORTAL_COOKIE}=${token}`;
   } else if (token !== null) {
     headers["Authorization"] = `Bearer ${token}`;
   }
@@ -107,8 +112,9 @@ describe("authorisation", () => {
       await expectRefused(present(spec, rightful, token), credential.status?.[spec.role] ?? 401, `${route} with ${credential.name}`);
     }
     let count = tried.length;
-    if (spec.role === "ui" && rightful.method !== "GET") {
-      const signedIn = present(spec, rightful, fx.ui.cookie.slice(fx.ui.cookie.indexOf("=") + 1));
+    if ((spec.role === "ui" || spec.role === "portal") && rightful.method !== "GET") {
+      const own = spec.role === "ui" ? fx.ui.cookie : fx.portal.cookie;
+      const signedIn = present(spec, rightful, own.slice(own.indexOf("=") + 1));
       const { "X-CSRF-Token": _csrf, ...withoutCsrf } = signedIn.headers;
       await expectRefused({ ...signedIn, headers: withoutCsrf }, 403, `${route} signed in without the CSRF token`);
       await expectRefused({ ...signedIn, headers: { ...signedIn.headers, "X-CSRF-Token": "W".repeat(43) } }, 403, `${route} signed in with a wrong CSRF token`);

@@ -1,6 +1,6 @@
 /**
  * Hostile input: generated requests against every mounted route (enumerated from the app). API
- * and dashboard cases each carry one flaw that alone must get them refused, plus noise that must
+ * and dashboard (and portal) cases each carry one flaw that alone must get them refused, plus noise that must
  * not matter; X2Go cases are anything at all. API cases answer 4xx with the JSON error envelope;
  * dashboard cases answer 4xx (the envelope when JSON is asked for, else a page) or, for a page
  * without a session, the redirect to sign-in; X2Go cases answer as x2gobroker does. Never a 5xx,
@@ -18,7 +18,7 @@ import { mountedRoutes, pathOf, type RouteSpec, routeRoles, routeSpecs } from ".
 import { sendCase } from "./hostile/send.ts";
 import { expectNoLeak, secretsOf } from "./hostile/leaks.ts";
 import { expectUnchanged, resetLoginFailures, type StateSnapshot, snapshotState } from "./hostile/snapshot.ts";
-import { uiCases, wantsJson } from "./hostile/ui-cases.ts";
+import { signInPath, uiCases, wantsJson } from "./hostile/ui-cases.ts";
 import { x2goCases } from "./hostile/x2go-cases.ts";
 
 /** Cases per route: enough to draw every flaw of a route several times, bounded for time. */
@@ -42,6 +42,7 @@ beforeAll(async () => {
   secrets = await secretsOf(fx, baseline, "hashes");
   // A dashboard page shows its own session's CSRF token in its forms: not a leak.
   secrets.delete(fx.ui.csrf);
+  secrets.delete(fx.portal.csrf);
 });
 
 afterAll(() => {
@@ -92,7 +93,7 @@ const roles = routeRoles();
 /** The generator a route's cases come from, by its role (a route without a spec fails as "api"). */
 function suiteOf(route: string): "api" | "ui" | "x2go" {
   const role = roles.get(route);
-  return role === "x2go" ? "x2go" : role === "ui" || role === "uiPublic" ? "ui" : "api";
+  return role === "x2go" ? "x2go" : role === "ui" || role === "uiPublic" || role === "portal" || role === "portalPublic" ? "ui" : "api";
 }
 const byRole = (suite: string) => routes.filter((route) => suiteOf(route) === suite);
 
@@ -113,7 +114,7 @@ describe("hostile input", () => {
   it.each(byRole("ui"))("%s refuses every flawed dashboard request (4xx, or the sign-in redirect for a page) and changes nothing", async (route) => {
     const spec = specFor(route);
     await attack(route, uiCases(spec, specs.values(), (overrides) => pathOf(spec, overrides)), RUNS.ui, (c, response, text, what) => {
-      const signInRedirect = response.status === 303 && response.headers.get("Location") === "/admin/login";
+      const signInRedirect = response.status === 303 && response.headers.get("Location") === signInPath(spec);
       if (signInRedirect) {
         expect(c.flaw === "a missing or forged session" || c.flaw === "a page that does not exist" || c.flaw === "a method the path does not serve", what).toBe(true);
         expect(["GET", "HEAD", "OPTIONS"], what).toContain(c.method);
@@ -121,7 +122,7 @@ describe("hostile input", () => {
       }
       expect(response.status, what).toBeGreaterThanOrEqual(400);
       // A refused sign-in is the sign-in page again, whatever the caller accepts.
-      if (wantsJson(c) && spec.pattern !== "/admin/login") expectEnvelope(response, text, what);
+      if (wantsJson(c) && spec.pattern !== "/admin/login" && spec.pattern !== "/portal/login") expectEnvelope(response, text, what);
       else if (!response.headers.get("Content-Type")?.startsWith("text/html")) expectEnvelope(response, text, what);
     });
   }, 60_000);

@@ -8,6 +8,7 @@ import { CHANNEL_AUDIENCE, HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../s
 import { RELAY_AUDIENCE } from "../../../src/tokens/relay-ticket.ts";
 import { SESSION_AUDIENCE } from "../../../src/tokens/user-session.ts";
 import { ADMIN_UI_AUDIENCE } from "../../../src/tokens/admin-ui-session.ts";
+import { PORTAL_AUDIENCE } from "../../../src/tokens/portal-session.ts";
 import { ADMIN_TOKEN } from "../helpers.ts";
 import type { Fixture } from "./fixture.ts";
 import type { Role } from "./routes.ts";
@@ -19,6 +20,7 @@ import {
   genuineServiceTicket,
   genuineTicket,
   publicKeyAsHmacSecret,
+  resigned,
   sessionToken,
   uiSessionCookie,
   unsigned,
@@ -117,4 +119,8 @@ export const CREDENTIALS: Credential[] = [
   { name: "a dashboard session re-signed with a foreign key", make: async () => uiToken((await uiSessionCookie({ key: FOREIGN_KEY })).cookie), validFor: [] },
   { name: "an unsigned dashboard session (alg none)", make: async ({ fx }) => unsigned(uiToken(fx.ui.cookie)), validFor: [] },
   { name: "an API session in the dashboard's audience", make: async () => sessionToken("root", { aud: ADMIN_UI_AUDIENCE }), validFor: [] },
+  { name: "a portal session", make: async ({ fx }) => uiToken(fx.portal.cookie), validFor: ["portal"] },
+  { name: "a portal session re-signed with a foreign key", make: async ({ fx }) => resigned(uiToken(fx.portal.cookie), FOREIGN_KEY), validFor: [] },
+  { name: "an unsigned portal session (alg none)", make: async ({ fx }) => unsigned(uiToken(fx.portal.cookie)), validFor: [] },
+  { name: "an API session in the portal's audience", make: async () => sessionToken("bob", { aud: PORTAL_AUDIENCE }), validFor: [] },
 ];

@@ -24,6 +24,8 @@ export interface Fixture {
   enrolmentToken: string;
   /** A dashboard session of the admin token: the cookie pair and its CSRF token. */
   ui: { cookie: string; csrf: string };
+  /** A portal session of bob's: the cookie pair and its CSRF token. */
+  portal: { cookie: string; csrf: string };
 }
 
 async function ok(response: Promise<Response>, status: number, what: string): Promise<void> {
@@ -42,7 +44,7 @@ export async function setUpFixture(): Promise<Fixture> {
   const alice = await userToken("alice", ["staff"], PASSWORD);
   const bob = await userToken("bob", [], PASSWORD);
   const root = await rootToken();
-  return { nodeA, nodeB, alice, bob, root, enrolmentToken: await issueToken(POOL), ui: await uiSession() };
+  return { nodeA, nodeB, alice, bob, root, enrolmentToken: await issueToken(POOL), ui: await uiSession(), portal: await portalSession("bob") };
 }
 
 export const UI_ORIGIN = "https://broker.test";
@@ -58,6 +60,20 @@ async function uiSession(): Promise<Fixture["ui"]> {
   if (response.status !== 303 || !cookie.includes("=")) throw new Error(`dashboard sign-in: ${response.status}`);
   const csrf = decodeJwt(cookie.slice(cookie.indexOf("=") + 1))["csrf"];
   if (typeof csrf !== "string") throw new Error("dashboard session without a CSRF token");
+  return { cookie, csrf };
+}
+
+async function portalSession(login: string): Promise<Fixture["portal"]> {
+  const response = await call("/portal/login", {
+    method: "POST",
+    headers: { Origin: UI_ORIGIN, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ method: "password", login, password: PASSWORD }).toString(),
+    redirect: "manual",
+  });
+  const cookie = (response.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
+  if (response.status !== 303 || !cookie.includes("=")) throw new Error(`portal sign-in: ${response.status}`);
+  const csrf = decodeJwt(cookie.slice(cookie.indexOf("=") + 1))["csrf"];
+  if (typeof csrf !== "string") throw new Error("portal session without a CSRF token");
   return { cookie, csrf };
 }
 

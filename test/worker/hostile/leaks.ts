@@ -17,7 +17,7 @@ import { type StateSnapshot, storedStrings } from "./snapshot.ts";
  */
 export async function secretsOf(fx: Fixture, snapshot: StateSnapshot, stored: "all" | "hashes" = "all"): Promise<Set<string>> {
   const privateKeys = await Promise.all([fx.nodeA, fx.nodeB].map(async (node) => (await exportJWK(node.privateKey)).d ?? ""));
-  const tokens = [fx.alice, fx.bob, fx.root, fx.enrolmentToken, fx.ui.cookie, fx.ui.csrf];
+  const tokens = [fx.alice, fx.bob, fx.root, fx.enrolmentToken, fx.ui.cookie, fx.ui.csrf, fx.portal.cookie, fx.portal.csrf];
   const kept = stored === "all" ? storedStrings(snapshot) : storedHashes(snapshot);
   return new Set([ADMIN_TOKEN, env.SIGNING_KEY ?? "", ...privateKeys, ...tokens, ...kept].filter((secret) => secret.length >= 8));
 }

@@ -11,6 +11,7 @@ import { profileIdSchema } from "../../../src/profiles/profile-schema.ts";
 import { MAX_HEARTBEAT_BODY_BYTES, poolNameSchema, serverIdSchema } from "../../../src/protocol.ts";
 import { SORT_KEYS } from "../../../src/ui/server-model.ts";
 import { loginSchema } from "../../../src/users/users.ts";
+import { portalSessionParamSchema } from "../../../src/portal/api.ts";
 import { anyLoginParam } from "../../../src/routes/users.ts";
 import { sampleBody } from "../helpers.ts";
 import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
@@ -20,9 +21,10 @@ import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
  * admin user (`admin`), the admin bearer secret only (`adminToken`), any user (`user`), a node's
  * signed heartbeat JWT (`node`), re-key JWT (`nodeRekey`) or channel-upgrade JWT (`nodeChannel`), a relay ticket (`ticket`), a service ticket
  * (`serviceTicket`), a broker session token only (`session`: refresh), X2Go's form credentials (`x2go`), the
- * dashboard's session cookie and CSRF token (`ui`), or nothing on a dashboard page (`uiPublic`).
+ * dashboard's session cookie and CSRF token (`ui`), or nothing on a dashboard page (`uiPublic`),
+ * the portal's session cookie and CSRF token (`portal`), or nothing on a portal page (`portalPublic`).
  */
-export type Role = "public" | "admin" | "adminToken" | "user" | "session" | "node" | "nodeRekey" | "nodeChannel" | "ticket" | "serviceTicket" | "x2go" | "ui" | "uiPublic";
+export type Role = "public" | "admin" | "adminToken" | "user" | "session" | "node" | "nodeRekey" | "nodeChannel" | "ticket" | "serviceTicket" | "x2go" | "ui" | "uiPublic" | "portal" | "portalPublic";
 
 /** Roles whose credential is a ticket in the query or the `broker-ticket.` subprotocol of a WebSocket upgrade. */
 export function isTicketRole(role: Role): role is "ticket" | "serviceTicket" {
@@ -66,6 +68,8 @@ export interface RouteSpec {
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_IMPORT_BYTES = 256 * 1024;
+/** The portal's body limit (src/portal/routes.tsx). */
+export const PORTAL_BODY_BYTES = 16 * 1024;
 
 /** `METHOD /path` of every route handler (middleware entries excluded), as mounted. */
 export function mountedRoutes(): string[] {
@@ -242,6 +246,19 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "POST /admin/profiles": { role: "ui" },
     "POST /admin/profiles/:id/delete": { role: "ui", params: profileParam },
     "ALL /admin/*": { role: "ui" },
+    "GET /": { role: "portalPublic", query: notice },
+    "POST /portal/login": { role: "portalPublic" },
+    "POST /portal/logout": { role: "portal" },
+    "GET /portal/desktop": { role: "portal", query: { valid: { profile: PROFILE_ID }, schemas: { profile: profileIdSchema, session: portalSessionParamSchema.shape.sessionId } } },
+    "POST /portal/sessions/:sessionId/terminate": { role: "portal", params: { sessionId: { valid: BOB_SESSION_ID, schema: portalSessionParamSchema.shape.sessionId } } },
+    "GET /portal/api/state": { role: "portal" },
+    "POST /portal/api/sessions": { role: "portal", body: json({ profileId: PROFILE_ID }, ["profileId"], { limitBytes: PORTAL_BODY_BYTES }) },
+    "POST /portal/api/sessions/:sessionId/connect": {
+      role: "portal",
+      params: { sessionId: { valid: BOB_SESSION_ID, schema: portalSessionParamSchema.shape.sessionId } },
+      body: json({ profileId: PROFILE_ID }, ["profileId"], { limitBytes: PORTAL_BODY_BYTES }),
+    },
+    "ALL /portal/*": { role: "portalPublic" },
     "ALL /plain": { role: "x2go" },
     "ALL /json": { role: "x2go" },
     "ALL /plain/": { role: "x2go" },
@@ -309,4 +326,4 @@ export function routeRoles(): Map<string, Role> {
   return new Map([...routeSpecs(STUB_FIXTURE)].map(([key, spec]) => [key, spec.role]));
 }
 
-export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "session", "node", "nodeRekey", "nodeChannel", "ticket", "serviceTicket", "ui"];
+export const PROTECTED_ROLES: Role[] = ["admin", "adminToken", "user", "session", "node", "nodeRekey", "nodeChannel", "ticket", "serviceTicket", "ui", "portal"];

@@ -5,18 +5,19 @@
 import { exports } from "cloudflare:workers";
 import { CHANNEL_AUDIENCE, HEARTBEAT_AUDIENCE, REKEY_AUDIENCE } from "../../../src/protocol.ts";
 import { ADMIN_UI_COOKIE } from "../../../src/ui/session.ts";
+import { PORTAL_COOKIE } from "../../../src/portal/session.ts";
 import { ADMIN, ADMIN_TOKEN } from "../helpers.ts";
 import { type Fixture, UI_ORIGIN } from "./fixture.ts";
 import { encodeBody, type HostileCase, type UiCredentialPlan, type UiOriginPlan, type UiSessionPlan } from "./primitives.ts";
 import { isTicketRole, type RouteSpec } from "./routes.ts";
-import { bearer, beatToken, FOREIGN_KEY, foreignEd25519, genuineServiceTicket, genuineTicket, uiSessionCookie, unsigned } from "./tokens.ts";
+import { bearer, beatToken, FOREIGN_KEY, foreignEd25519, genuineServiceTicket, genuineTicket, resigned, uiSessionCookie, unsigned } from "./tokens.ts";
 
 const foreign = foreignEd25519();
 let userTurn = 0;
 
 async function credentialHeaders(c: HostileCase, spec: RouteSpec, fx: Fixture, body: Uint8Array): Promise<{ headers: Record<string, string>; query: string[] }> {
   const plan = c.credential;
-  if (plan.kind === "ui") return { headers: await uiHeaders(plan, fx), query: [] };
+  if (plan.kind === "ui") return { headers: spec.role === "portal" || spec.role === "portalPublic" ? await portalHeaders(plan, fx) : await uiHeaders(plan, fx), query: [] };
   if (isTicketRole(spec.role)) {
     // workerd turns any upgrade request into a GET, so a wrong method is tried without one.
     const upgrade = c.flaw !== "no WebSocket upgrade" && c.flaw !== "a method the path does not serve";
@@ -71,6 +72,22 @@ async function uiHeaders(plan: UiCredentialPlan, fx: Fixture): Promise<Record<st
   const cookie = await cookies[plan.session]();
   const csrf = plan.csrf === "valid" ? fx.ui.csrf : plan.csrf === "wrong" ? "W".repeat(43) : null;
   return { ...UI_ORIGINS[plan.origin], ...(cookie ? { Cookie: cookie } : {}), ...(csrf ? { "X-CSRF-Token": csrf } : {}) };
+}
+
+/** The portal's cookie and CSRF token as `plan` says (the dashboard's plans, on the portal's cookie). */
+async function portalHeaders(plan: UiCredentialPlan, fx: Fixture): Promise<Record<string, string>> {
+  const token = fx.portal.cookie.slice(fx.portal.cookie.indexOf("=") + 1);
+  const values: Record<UiSessionPlan, () => Promise<string | null>> = {
+    valid: async () => token,
+    none: async () => null,
+    garbage: async () => "not.a.session",
+    "foreign-key": async () => resigned(token, FOREIGN_KEY),
+    "user-bearer-token": async () => fx.bob,
+    "admin-token": async () => ADMIN_TOKEN,
+  };
+  const value = await values[plan.session]();
+  const csrf = plan.csrf === "valid" ? fx.portal.csrf : plan.csrf === "wrong" ? "W".repeat(43) : null;
+  return { ...UI_ORIGINS[plan.origin], ...(value ? { Cookie: `${PORTAL_COOKIE}=${value}` } : {}), ...(csrf ? { "X-CSRF-Token": csrf } : {}) };
 }
 
 /** Sends `c` and returns the response (the body not yet read). */

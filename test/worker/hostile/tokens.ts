@@ -39,6 +39,12 @@ export function withClaims(token: string, changes: Record<string, unknown>): str
   return `${header}.${encodeJson({ ...claims, ...changes })}.${signature}`;
 }
 
+/** `token`'s header and claims signed again (HS256) with `key`. */
+export async function resigned(token: string, key: Uint8Array): Promise<string> {
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(token.split(".")[1] ?? ""))) as Record<string, unknown>;
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key);
+}
+
 export interface SessionTokenOptions {
   key?: Uint8Array | CryptoKey;
   alg?: string;

@@ -1,5 +1,6 @@
 /**
- * Hostile requests against the admin dashboard (`/admin`), each with one named flaw: no or a
+ * Hostile requests against the admin dashboard (`/admin`) and the user's portal (`/`, `/portal/`,
+ * the same session machinery on its own cookie), each with one named flaw: no or a
  * forged session cookie, a cross-site change, a missing or wrong CSRF token, a bad path or query
  * parameter, an oversized form, a method or page that does not exist, a sign-in that does not
  * hold. Noise: random form fields, `Accept` headers that ask for JSON or HTML, junk queries.
@@ -30,13 +31,18 @@ function formBody(fields: Array<[string, string]>): BodyPlan {
   return { text: new URLSearchParams(fields.map(([key, value]) => [encodePiece(key), value])).toString(), contentType: "application/x-www-form-urlencoded" };
 }
 
-/** Whether the dashboard answers this request in JSON (its `wantsJson`). */
+/** Whether the dashboard or the portal answers this request in JSON (their `wantsJson`). */
 export function wantsJson(c: HostileCase): boolean {
-  return c.path.startsWith("/admin/api/") || /\bapplication\/json\b/.test(c.headers["Accept"] ?? "");
+  return c.path.startsWith("/admin/api/") || c.path.startsWith("/portal/api/") || /\bapplication\/json\b/.test(c.headers["Accept"] ?? "");
+}
+
+/** Where a page without a session is sent: the face's sign-in. */
+export function signInPath(spec: RouteSpec): string {
+  return spec.role === "portal" || spec.role === "portalPublic" ? "/" : "/admin/login";
 }
 
 export function uiCases(spec: RouteSpec, routes: Iterable<RouteSpec>, validPath: (overrides?: Record<string, string>) => string): fc.Arbitrary<HostileCase> {
-  const isPublic = spec.role === "uiPublic";
+  const isPublic = spec.role === "uiPublic" || spec.role === "portalPublic";
   const catchAll = spec.method === "ALL";
   const valid: UiCredentialPlan = { kind: "ui", session: isPublic ? "none" : "valid", csrf: isPublic ? "none" : "valid", origin: "same" };
   const methods = catchAll ? METHODS_TRIED : [spec.method];
@@ -84,9 +90,9 @@ export function uiCases(spec: RouteSpec, routes: Iterable<RouteSpec>, validPath:
   if (catchAll) {
     flaws["a page that does not exist"] = fc
       .tuple(base, fc.array(hostileString.filter((segment) => segment !== "." && segment !== ".." && segment !== ""), { minLength: 1, maxLength: 3 }))
-      .map(([parts, segments]) => ({ ...parts, flaw: "a page that does not exist", path: `/admin/zz-${segments.map(encodePiece).join("/")}` }));
+      .map(([parts, segments]) => ({ ...parts, flaw: "a page that does not exist", path: `${spec.pattern.slice(0, -"/*".length)}/zz-${segments.map(encodePiece).join("/")}` }));
   }
-  if (spec.method === "POST" && spec.pattern === "/admin/login") {
+  if (spec.method === "POST" && (spec.pattern === "/admin/login" || spec.pattern === "/portal/login")) {
     const attempt = fc.oneof(
       fc.tuple(hostileString).map(([token]): Array<[string, string]> => [["method", "token"], ["token", token]]),
       fc.tuple(fc.constantFrom("alice", "root", "nobody"), hostileString).map(([login, password]): Array<[string, string]> => [["method", "password"], ["login", login], ["password", password]]),
