@@ -36,11 +36,13 @@ export function DesktopPage({ session, identity, profile, sessionId }: DesktopPa
           </button>
           <details class="clipboard">
             <summary>Clipboard</summary>
-            <label for="clipboard-text">Text shared with the desktop</label>
-            <textarea id="clipboard-text" rows={4} data-clipboard></textarea>
-            <button type="button" data-action="paste">
-              Send to desktop
-            </button>
+            <div class="clipboard-panel">
+              <label for="clipboard-text">Text shared with the desktop</label>
+              <textarea id="clipboard-text" rows={4} data-clipboard></textarea>
+              <button type="button" data-action="paste">
+                Send to desktop
+              </button>
+            </div>
           </details>
           <button type="button" data-action="disconnect">
             Disconnect
