@@ -18,7 +18,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { BrokerError, type ErrorCode, errorBody } from "../core/errors.ts";
 import { log } from "../core/log.ts";
-import { clientAddressKey, rateLimit, SIGN_IN_RULE } from "../core/rate-limit.ts";
+import { clientAddressKey, rateLimit, SIGN_IN_RULE, TICKET_RULE, userKey } from "../core/rate-limit.ts";
 import { validate } from "../core/validation.ts";
 import { profileIdSchema } from "../profiles/profile-schema.ts";
 import { requireSameOrigin, securityHeaders } from "../ui/guard.ts";
@@ -31,9 +31,8 @@ import { HOME_NOTICES, HomePage } from "./pages/home.tsx";
 import { ErrorBox, PortalLayout } from "./pages/layout.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { type PortalContext, type PortalEnv, wantsPortalJson } from "./portal-env.ts";
-import { endPortalSession, readPortalSession, requirePortalCsrf, requirePortalSession, startPortalSession } from "./session.ts";
+import { accessUser, endPortalSession, readPortalSession, requirePortalCsrf, requirePortalSession, startPortalSession } from "./session.ts";
 import { portalPrincipal } from "./sign-in.ts";
-import { accessUser } from "./session.ts";
 import { terminateFromPortal } from "./terminate.ts";
 
 /** Forms and JSON calls are small: a login, a profile id. */
@@ -115,7 +114,7 @@ export const portalRoutes = new Hono<PortalEnv>()
     const found = await requireBrowserProfile(c, profile);
     return render(c, <DesktopPage session={c.get("portal")} identity={c.get("identity")} profile={found} sessionId={session} />);
   })
-  .post("/portal/sessions/:sessionId/terminate", validate("param", portalSessionParamSchema), async (c) => {
+  .post("/portal/sessions/:sessionId/terminate", rateLimit(TICKET_RULE, userKey), validate("param", portalSessionParamSchema), async (c) => {
     await terminateFromPortal(c.env, c.get("identity"), c.req.valid("param").sessionId);
     if (wantsPortalJson(c)) return c.body(null, 204);
     return c.redirect("/?notice=terminated", 303);
