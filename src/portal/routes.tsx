@@ -53,7 +53,7 @@ async function signInPage(c: PortalContext, extra: { error?: string; notice?: st
 }
 
 function errorPage(c: PortalContext, status: ContentfulStatusCode, message: string) {
-  const title = status === 401 ? "Sign-in needed" : status === 403 ? "Refused" : status === 404 ? "Not found" : "Something went wrong";
+  const title = status === 401 ? "Sign-in needed" : status === 403 ? "Refused" : status === 404 ? "Not found" : status < 500 ? "Not done" : "Something went wrong";
   return render(
     c,
     <PortalLayout title={title}>

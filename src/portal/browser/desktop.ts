@@ -116,9 +116,9 @@ function use(answer: ConnectAnswer): void {
 
 async function begin(): Promise<void> {
   setState("starting", "Starting a session…");
-  const mine = await portalState();
+  // Side by side: no node reports a session within the start's round trip.
+  const [mine, result] = await Promise.all([portalState(), startSession(profileId)]);
   before = mine.ok ? new Set(mine.value.sessions.map((session) => session.id)) : null;
-  const result = await startSession(profileId);
   if (result.ok) use(result.value);
   else await handleFailure(result);
 }
