@@ -110,7 +110,7 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
   }
   const target = redirectTarget(profile, decision);
   const sessionInfo = decision.resumeSessionId
-    ? await resumedSessionLine(env, profile.pool, identity.login, decision.resumeSessionId, decision.serverId, nowMs)
+    ? await resumedSessionLine(env, profile.pool, identity.login, { sessionId: decision.resumeSessionId, serverId: decision.serverId, host: target.host }, nowMs)
     : undefined;
   return { server: target.host, port: target.port, ...(sessionInfo ? { sessionInfo } : {}) };
 }

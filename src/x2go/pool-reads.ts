@@ -8,6 +8,7 @@ import { poolStub } from "../pool/pool-gateway.ts";
 import type { PoolSession } from "../pool/select-request.ts";
 import type { AdminServerView } from "../pool/server-view.ts";
 import { sessionInfoLine } from "./session-line.ts";
+import { x2goHost } from "./x2go-text.ts";
 
 export interface PoolListing {
   /** The user's sessions in the pool, on approved servers. */
@@ -38,13 +39,22 @@ export async function poolListing(env: Env, pool: string, login: string, wantHos
   return { sessions, ...(serverHost === undefined ? {} : { serverHost }) };
 }
 
+/** Where the user is sent back: the session, its server, and the host the answer's `SERVER:` names. */
+export interface ResumeTarget {
+  sessionId: string;
+  serverId: string;
+  host: string;
+}
+
 /**
- * The `x2golistsessions` line of `login`'s session `sessionId` on `serverId`, with what the node
- * reported of it (pid, cookie, ports…); undefined if the server no longer shows it.
+ * The `x2golistsessions` line of `login`'s session on its server, with what the node reported of
+ * it (pid, cookie, ports…); undefined if the server no longer shows it. Its host field is the
+ * `SERVER:` host, not the node's name: x2goclient 4.1.2 resumes by connecting to the line's host
+ * ("Resuming session with id … on: <host>") with the `SERVER:` port.
  */
-export async function resumedSessionLine(env: Env, pool: string, login: string, sessionId: string, serverId: string, nowMs: number): Promise<string | undefined> {
-  const server = await poolStub(env, pool).getServer(serverId);
+export async function resumedSessionLine(env: Env, pool: string, login: string, target: ResumeTarget, nowMs: number): Promise<string | undefined> {
+  const server = await poolStub(env, pool).getServer(target.serverId);
   if (!server.ok || server.value.status === "pending") return undefined;
-  const session = server.value.sessions.find((candidate) => candidate.id === sessionId && candidate.user === login);
-  return session ? sessionInfoLine({ ...session, hostname: server.value.hostname }, nowMs) : undefined;
+  const session = server.value.sessions.find((candidate) => candidate.id === target.sessionId && candidate.user === login);
+  return session ? sessionInfoLine({ ...session, hostname: x2goHost(target.host) }, nowMs) : undefined;
 }

@@ -3,13 +3,14 @@
  *
  * Fields: `pid|session_name|display|hostname|status|created|cookie|client_ip|gr_port|snd_port|
  * last_time|user|age_s|sshfs_port|tekictrl|tekidata`. x2goclient takes the line as it would take
- * x2golistsessions' output: its "Select session" dialog shows the display and the command (read
- * from the name's `_st<type><command>_`), and a resume uses the cookie and ports. The node's
- * `x2go` session source reports them as x2golistsessions printed them; what a node did not report
- * is filled so that the line still parses: pid 0, an all-zero cookie, client address `0.0.0.0`,
- * every port `-1`, the last time equal to the creation time. The age is counted from the creation
- * time to now, as x2go does. Times are UTC, `YYYY-MM-DDTHH:MM:SS`; the host is the server's
- * enrolled hostname.
+ * x2golistsessions' output: its "Select session" dialog shows the status, the command and type
+ * (read from the name's `_st<type><command>_`), the host, times and client address; a resume
+ * connects to the line's host (x2goclient 4.1.2) and hands the cookie and ports to nxproxy. The
+ * node's `x2go` session source reports them as x2golistsessions printed them; what a node did not
+ * report is filled so that the line still parses: pid 0, an all-zero cookie, client address
+ * `0.0.0.0`, every port `-1`, the last time equal to the creation time. The age is counted from
+ * the creation time to now, as x2go does. Times are UTC, `YYYY-MM-DDTHH:MM:SS`; `hostname` is the
+ * caller's (the answer's `SERVER:` host).
  *
  * Everything here came from a node: text goes through `field`, the cookie is hex or the default,
  * numbers are written only when they are integers in range (the wire schema bounds them already;
@@ -18,7 +19,7 @@
 import type { NodeSession } from "../protocol.ts";
 import { x2goText } from "./x2go-text.ts";
 
-/** What the line is built from: a node's session and the hostname of its server. */
+/** What the line is built from: a node's session and the host to write in it. */
 export type LineSession = Pick<NodeSession, "id" | "user" | "state" | "startedAt"> &
   Partial<Pick<NodeSession, "display" | "clientIp" | "lastActiveAt" | "x2go">> & { hostname: string };
 

@@ -178,7 +178,7 @@ describe("json selectsession", () => {
     const payload = await payloadOf(await post({ task: "selectsession", "profile-id": "pool-lb", user: "dora", password: PASSWORD }));
     const selected = payload["selected_session"] as Record<string, string>;
     expect(selected).toMatchObject({ server: "127.0.0.2", port: "18022" });
-    expect(selected["session_info"]).toMatch(/^0\|dora-51-1700000001_stDMATE_dp24\|51\|j01\|S\|2023-11-14T22:13:21\|/);
+    expect(selected["session_info"]).toMatch(/^0\|dora-51-1700000001_stDMATE_dp24\|51\|127\.0\.0\.2\|S\|2023-11-14T22:13:21\|/);
   });
 
   it("answers the pseudo-hosts with string ports: unknown or ACL-refused profile, and no server up", async () => {

@@ -159,7 +159,7 @@ describe("plain selectsession", () => {
       "0",
       "carol-50-1700000000_stDXFCE_dp24",
       "50",
-      "ts01",
+      "ts01.example.org",
       "S",
       "2024-01-01T10:00:00",
       "0".repeat(32),

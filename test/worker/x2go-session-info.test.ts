@@ -1,8 +1,9 @@
 /**
  * X2Go sessions as X2Go clients expect them (issue 14, item 5): the SESSION_INFO of /plain/ and
  * /json/ carries the x2golistsessions fields a node reported (pid, display, cookie, client
- * address, ports, last time); a node's hostile x2go fields are refused at the heartbeat and never
- * reach a line; a profile over the whole pool lists a real server hostname, never the pool's name.
+ * address, ports, last time) and the SERVER: host as its host; a node's hostile x2go fields are
+ * refused at the heartbeat and never reach a line; a profile over the whole pool lists a real
+ * server hostname, never the pool's name.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, beat, call, enrolNode, expectError, sampleBody, type TestNode } from "./helpers.ts";
@@ -75,6 +76,8 @@ beforeAll(async () => {
   expect((await admin("/v1/admin/profiles", "POST", { ...profile, id: "whole", name: "Whole pool", pool: POOL })).status).toBe(201);
   expect((await admin("/v1/admin/profiles", "POST", { ...profile, id: "drained", name: "Drained pool", pool: "xsi-drained" })).status).toBe(201);
   expect((await admin("/v1/admin/profiles", "POST", { ...profile, id: "none", name: "Empty pool", pool: "xsi-none" })).status).toBe(201);
+  const mapped = { ...profile, id: "mapped", name: "Mapped", pool: POOL, hosts: [{ name: "xsi-c", address: "10.1.2.3", port: 2222 }] };
+  expect((await admin("/v1/admin/profiles", "POST", mapped)).status).toBe(201);
 });
 
 describe("SESSION_INFO from what the node read", () => {
@@ -84,6 +87,12 @@ describe("SESSION_INFO from what the node read", () => {
 
   it("answers the same line as session_info in /json/", async () => {
     expectReportedLine(await jsonSessionInfo("vera", "whole"));
+  });
+
+  it("writes the SERVER: host as the line's host, where x2goclient 4.1.2 connects to resume", async () => {
+    const body = await (await form("/plain/", { task: "selectsession", sid: "mapped", user: "vera", password: PASSWORD, authid: "" })).text();
+    expect(body).toMatch(/\nSERVER:10\.1\.2\.3:2222\nSESSION_INFO:/);
+    expect(/\nSESSION_INFO:([^\n]*)\n$/.exec(body)?.[1]?.split("|")[3]).toBe("10.1.2.3");
   });
 
   it("still fills what a node did not report, so the line parses", async () => {
