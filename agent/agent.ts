@@ -1,9 +1,10 @@
 /**
- * `startAgent`: loads the enrolment, starts the node gateway when the config has one, opens the
- * control channel and runs the heartbeat loop until `stop()` (beats go on the channel while it is
- * open, over HTTP otherwise: beat-sender.ts). This is what `main.ts run` calls, and what
- * integration tests call with real or fake dependencies. The channel's `disconnect` command ends
- * the gateway's live connections.
+ * `startAgent`: loads the enrolment, starts the node gateway and the session manager when the
+ * config has them, opens the control channel and runs the heartbeat loop until `stop()` (beats go
+ * on the channel while it is open, over HTTP otherwise: beat-sender.ts). This is the agent's one
+ * composition root: `main.ts run` calls it, and so do integration tests with real or fake
+ * dependencies. The channel's commands reach the gateway (`disconnect`) and the launchers
+ * (`start`, `terminate`).
  */
 import { createBeatSender } from "./beat-sender.ts";
 import { type ChannelClient, startChannelClient } from "./channel/client.ts";
@@ -14,6 +15,9 @@ import type { AgentDeps } from "./deps.ts";
 import { createEndpointRegistry, type EndpointRegistry, staticEndpoints } from "./gateway/endpoint-resolver.ts";
 import { type RunningGateway, startGateway } from "./gateway/gateway.ts";
 import { createHeartbeatClient } from "./heartbeat-client.ts";
+import { launchHandlers, reportedSessions } from "./launch/channel-handlers.ts";
+import type { LaunchDeps } from "./launch/launch-deps.ts";
+import { type SessionManager, startSessionManager } from "./launch/session-manager.ts";
 import { startHeartbeatLoop } from "./loop.ts";
 import { type NodeState, StateError, loadEnrolment } from "./state.ts";
 import { SeqCounter } from "./token.ts";
@@ -28,8 +32,10 @@ export interface RunningAgent {
   pool: string;
   /** The node gateway, null when the config has no `gateway` section. */
   gateway: AgentGateway | null;
+  /** The launched sessions, null when the config has no `launchers` section. */
+  sessions: SessionManager | null;
   channel: ChannelClient;
-  /** Stops scheduling, aborts the beat in flight, closes the channel and the gateway's connections; resolves once all settled (unbounded; see `stopWithin`). */
+  /** Stops scheduling, aborts the beat in flight, closes the channel and the gateway's connections; resolves once all settled (unbounded; see `stopWithin`). Desktops keep running. */
   stop(): Promise<void>;
 }
 
@@ -43,46 +49,55 @@ async function startNodeGateway(config: AgentConfig, state: NodeState, deps: Age
   return { ...running, endpoints };
 }
 
-/** The broker's commands this node can serve: `disconnect` needs the gateway (without one it is answered UNAVAILABLE). */
-function channelHandlers(gateway: AgentGateway | null): ChannelHandlers {
-  if (!gateway) return {};
-  return { disconnect: async (target, reason) => ({ closed: gateway.connections.disconnect(target, reason) }) };
+async function startLaunching(config: AgentConfig, state: NodeState, launch: LaunchDeps | undefined, gateway: AgentGateway | null, onChange: () => void): Promise<SessionManager | null> {
+  if (!config.launchers) return null;
+  if (!launch) throw new StateError("the config has a launchers section, but the agent was started without launch dependencies");
+  return startSessionManager(
+    { config: config.launchers, stateDir: config.stateDir, node: { serverId: state.serverId, hostname: config.hostname }, gateway, onEvent: onChange },
+    launch,
+  );
 }
 
-/**
- * `handlers` replace the composed command handlers (tests drive the channel without a gateway).
- * @throws StateError if the node is not enrolled or its state files are broken; GatewayError if the gateway cannot listen.
- */
-export async function startAgent(config: AgentConfig, deps: AgentDeps, handlers: ChannelHandlers = {}): Promise<RunningAgent> {
+export interface StartAgentOptions {
+  /** What launching needs (processes, launcher files); required when the config has `launchers`. */
+  launch?: LaunchDeps;
+  /** Replace the composed command handlers (tests drive the channel without a gateway). */
+  handlers?: ChannelHandlers;
+}
+
+/** @throws StateError if the node is not enrolled or its state files are broken; GatewayError if the gateway cannot listen. */
+export async function startAgent(config: AgentConfig, deps: AgentDeps, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const { state, identity } = await loadEnrolment(deps.fs, config.stateDir, config.configPath);
   if (state.brokerUrl !== config.brokerUrl) {
     deps.log(`note: enrolled with ${state.brokerUrl}, now sending to ${config.brokerUrl} from the config`);
   }
   const gateway = await startNodeGateway(config, state, deps);
+  // A launched session that starts running, fails or ends is reported with the next beat, sent at once.
+  let beatSoon = () => {};
+  const sessions = await startLaunching(config, state, options.launch, gateway, () => beatSoon());
   const seq = new SeqCounter();
-  const collect = createCollector(config, deps);
+  const collect = createCollector(config, deps, sessions ? () => reportedSessions(sessions) : undefined);
   const http = createHeartbeatClient({ brokerUrl: config.brokerUrl, identity, requestTimeoutMs: config.requestTimeoutMs, seq }, deps);
+  const composed: ChannelHandlers = {
+    ...(gateway ? { disconnect: async (target, reason) => ({ closed: gateway.connections.disconnect(target, reason) }) } : {}),
+    ...(sessions ? launchHandlers(sessions, () => beatSoon()) : {}),
+  };
   const channel = startChannelClient(
-    { brokerUrl: config.brokerUrl, identity, seq, requestTimeoutMs: config.requestTimeoutMs, maxBackoffMs: config.maxBackoffMs, handlers: { ...channelHandlers(gateway), ...handlers } },
+    { brokerUrl: config.brokerUrl, identity, seq, requestTimeoutMs: config.requestTimeoutMs, maxBackoffMs: config.maxBackoffMs, handlers: { ...composed, ...options.handlers } },
     deps,
   );
   const send = createBeatSender(channel, http, deps);
-  const loop = startHeartbeatLoop(
-    {
-      intervalMs: state.intervalMs,
-      maxBackoffMs: config.maxBackoffMs,
-      beat: async (signal) => send(await collect(signal), signal),
-    },
-    deps,
-  );
-  deps.log(`agent running as ${state.serverId} in pool ${state.pool}, sending to ${config.brokerUrl}`);
+  const loop = startHeartbeatLoop({ intervalMs: state.intervalMs, maxBackoffMs: config.maxBackoffMs, beat: async (signal) => send(await collect(signal), signal) }, deps);
+  beatSoon = () => loop.beatSoon();
+  deps.log(`agent running as ${state.serverId} in pool ${state.pool}, sending to ${config.brokerUrl}${sessions ? `, launchers in ${config.launchers?.dir}` : ""}`);
   return {
     serverId: state.serverId,
     pool: state.pool,
     gateway,
+    sessions,
     channel,
     stop: async () => {
-      await Promise.all([loop.stop(), channel.stop(), gateway?.stop()]);
+      await Promise.all([loop.stop(), channel.stop(), gateway?.stop(), sessions?.close()]);
     },
   };
 }

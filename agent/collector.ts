@@ -5,6 +5,7 @@
  */
 import { encodeHeartbeatBody, type EncodedBody, type Metrics } from "./body.ts";
 import { readProcMetrics } from "./collect/proc.ts";
+import type { NodeSession } from "../src/protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { type AgentDeps, errorMessage } from "./deps.ts";
 import type { CommandSessions } from "./sessions/command.ts";
@@ -15,7 +16,11 @@ export type CollectBody = (signal: AbortSignal) => Promise<EncodedBody>;
 
 export type CollectorConfig = Pick<AgentConfig, "procRoot" | "sessionSource" | "staticDataFile" | "requestTimeoutMs">;
 
-export function createCollector(config: CollectorConfig, deps: Pick<AgentDeps, "exec" | "fs" | "now" | "log">): CollectBody {
+/**
+ * `launched` lists the sessions this agent's launchers started (reported with the session
+ * source's, which wins on an id both report).
+ */
+export function createCollector(config: CollectorConfig, deps: Pick<AgentDeps, "exec" | "fs" | "now" | "log">, launched: () => NodeSession[] = () => []): CollectBody {
   const readStaticData = createStaticDataReader(config.staticDataFile, deps);
   const listSessions = createSessionSource(config.sessionSource, deps, config.requestTimeoutMs);
   let lastGood: CommandSessions = { sessions: [], parseErrors: 0 };
@@ -53,9 +58,11 @@ export function createCollector(config: CollectorConfig, deps: Pick<AgentDeps, "
       sessionParseErrors: sessions.result.parseErrors,
       ...(sessions.problem !== null ? { sessionsStale: true, sessionSourceError: sessions.problem } : {}),
     };
+    const reported = sessions.result.sessions;
+    const reportedIds = new Set(reported.map((session) => session.id));
     return encodeHeartbeatBody({
       proc,
-      sessions: sessions.result.sessions,
+      sessions: [...reported, ...launched().filter((session) => !reportedIds.has(session.id))],
       ...(sessions.result.users ? { users: sessions.result.users } : {}),
       staticData,
       metrics,

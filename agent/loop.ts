@@ -18,6 +18,11 @@ export interface HeartbeatLoopOptions {
 }
 
 export interface HeartbeatLoop {
+  /**
+   * Sends the next beat now instead of at the end of the interval (a launched session changed),
+   * unless one is in flight. Backoff after failures is kept: only a waiting interval is cut short.
+   */
+  beatSoon(): void;
   /** Stops scheduling, aborts the beat in flight and resolves once it has settled. Idempotent. */
   stop(): Promise<void>;
 }
@@ -109,6 +114,12 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions, deps: LoopDeps
   schedule(0);
 
   return {
+    beatSoon() {
+      if (stopped || timer === null || inFlight !== null || failures > 0) return;
+      deps.clearTimer(timer);
+      timer = null;
+      schedule(0);
+    },
     async stop() {
       stopped = true;
       if (timer !== null) deps.clearTimer(timer);

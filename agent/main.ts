@@ -10,6 +10,7 @@ import { errorMessage } from "./deps.ts";
 import { EnrollError, enrollNode } from "./enroll.ts";
 import { GatewayError } from "./gateway/gateway.ts";
 import { rekeyNode } from "./rekey.ts";
+import { nodeLaunchDeps } from "./launch/node-launch-deps.ts";
 import { nodeDeps } from "./node-deps.ts";
 import { stopWithin } from "./shutdown.ts";
 import { StateError } from "./state.ts";
@@ -75,7 +76,8 @@ async function main(): Promise<void> {
 
   let agent;
   try {
-    agent = await startAgent(config, deps);
+    const launch = config.launchers ? await nodeLaunchDeps(deps, { pid: process.pid, execPath: process.execPath }) : undefined;
+    agent = await startAgent(config, deps, launch ? { launch } : {});
   } catch (error) {
     if (error instanceof StateError || error instanceof GatewayError) fail(error.message, 1);
     throw error;

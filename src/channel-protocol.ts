@@ -57,6 +57,70 @@ const noParams = z.strictObject({});
 export const disconnectTargetSchema = z.union([z.strictObject({ sessionId: z.string().min(1).max(256) }), z.strictObject({ user: z.string().min(1).max(256) })]);
 export type DisconnectTarget = z.infer<typeof disconnectTargetSchema>;
 
+/**
+ * A launched session's `start` (decision 10, FastX's job-scheduling contract): the broker sends it
+ * after placement; the agent runs the profile's launcher with it on stdin (plus `action` and
+ * `node`). The broker waits at most START_TIMEOUT_MS for the answer, so a node's
+ * `launchers.timeoutMs` should stay below it.
+ */
+export const START_TIMEOUT_MS = 60_000;
+
+/** Launcher file names: lower-case letters, digits and '-', no dots, so no path and no hidden file. */
+export const LAUNCHER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+
+/** The largest JSON text of `profile.params`, `data` and `handle` each: settings, not payloads. */
+export const MAX_JSON_FIELD_BYTES = 8 * 1024;
+
+export const launcherNameSchema = z.string().regex(LAUNCHER_NAME_PATTERN, "a launcher name is 1-64 chars of a-z, 0-9 and '-', starting with a letter");
+
+/** Usable as a file name by launchers: no '/', no leading '.', no control characters. */
+export const launchSessionIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "a session id is 1-128 chars of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or '-'");
+
+/** The broker's login rule (src/users/users.ts); launchers map it to a local account. */
+export const launchLoginSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, "a login is 1-64 chars of A-Z, a-z, 0-9, '.', '_', '@' and '-'");
+
+/** A JSON object whose text is at most `MAX_JSON_FIELD_BYTES` bytes. */
+export const boundedJsonObjectSchema = z.record(z.string(), z.json()).refine(
+  (value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_JSON_FIELD_BYTES,
+  `must be at most ${MAX_JSON_FIELD_BYTES} bytes of JSON`,
+);
+export type JsonObject = z.infer<typeof boundedJsonObjectSchema>;
+
+export const launchUserSchema = z.strictObject({
+  login: launchLoginSchema,
+  groups: z.array(z.string().min(1).max(256).regex(/^[^\x00-\x1f]+$/, "a group name has no control characters")).max(256),
+  isAdmin: z.boolean(),
+});
+export type LaunchUser = z.infer<typeof launchUserSchema>;
+
+export const launchProfileSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "a profile id is 1-64 chars of A-Z, a-z, 0-9, '.', '_' and '-'"),
+  /** Which executable of the node's launcher directory runs this profile's sessions. */
+  launcher: launcherNameSchema,
+  /** The admin's settings for that launcher (session command, geometry, partition, …). */
+  params: boundedJsonObjectSchema.default({}),
+});
+export type LaunchProfile = z.infer<typeof launchProfileSchema>;
+
+/** The broker's `start` command: which session, for whom, with which profile and client data. */
+export const startRequestSchema = z.strictObject({
+  sessionId: launchSessionIdSchema,
+  user: launchUserSchema,
+  profile: launchProfileSchema,
+  /** The client's start data (`POST /v1/sessions` body `data`). */
+  data: boundedJsonObjectSchema.default({}),
+});
+export type StartRequest = z.infer<typeof startRequestSchema>;
+
+/** A start's answer: the session runs (its endpoint is registered in the node gateway), or it waits for a scheduler. */
+export const startResultSchema = z.discriminatedUnion("state", [
+  z.strictObject({ state: z.literal("running"), display: z.string().max(64).optional(), message: z.string().max(1024).optional() }),
+  z.strictObject({ state: z.literal("queued"), message: z.string().max(1024) }),
+]);
+export type StartResult = z.infer<typeof startResultSchema>;
+
 /** What the broker asks of an agent. `reason` is what the ended clients see (a close reason: ≤ 123 bytes). */
 export const brokerRequestSchema = z.discriminatedUnion("method", [
   z.strictObject({ id: requestIdSchema, method: z.literal("ping"), params: noParams }),
@@ -65,6 +129,9 @@ export const brokerRequestSchema = z.discriminatedUnion("method", [
     method: z.literal("disconnect"),
     params: z.strictObject({ target: disconnectTargetSchema, reason: z.string().min(1).max(123) }),
   }),
+  z.strictObject({ id: requestIdSchema, method: z.literal("start"), params: startRequestSchema }),
+  /** Ends a launched session (its launcher's stop, else its process group); its connections close with `reason`. */
+  z.strictObject({ id: requestIdSchema, method: z.literal("terminate"), params: z.strictObject({ sessionId: launchSessionIdSchema, reason: z.string().min(1).max(123) }) }),
 ]);
 export type BrokerRequest = z.infer<typeof brokerRequestSchema>;
 export type BrokerMethod = BrokerRequest["method"];
@@ -74,6 +141,8 @@ export const brokerResultSchemas = {
   ping: z.strictObject({ nowMs: epochMsSchema }),
   /** How many live connections the agent closed. */
   disconnect: z.strictObject({ closed: z.number().int().nonnegative().max(1_000_000) }),
+  start: startResultSchema,
+  terminate: z.strictObject({}),
 } satisfies Record<BrokerMethod, z.ZodType>;
 export type BrokerResult<M extends BrokerMethod> = z.infer<(typeof brokerResultSchemas)[M]>;
 
@@ -94,9 +163,11 @@ export type AgentResult<M extends AgentMethod> = z.infer<(typeof agentResultSche
 /**
  * Why a request failed. Sent on the wire: BAD_MESSAGE (not JSON, or not the method's shape),
  * UNKNOWN_METHOD, TOO_MANY_PENDING, FAILED (the handler failed), UNAVAILABLE (the receiver cannot
- * do this, e.g. an agent without a gateway). Only ever local: TIMEOUT, NOT_CONNECTED.
+ * do this, e.g. an agent without a gateway or launchers), LAUNCH_FAILED (the launcher refused or
+ * failed a start; the message is the launcher's, for the user), UNKNOWN_SESSION (no launched
+ * session of that id on the node). Only ever local: TIMEOUT, NOT_CONNECTED.
  */
-export const channelErrorCodeSchema = z.enum(["BAD_MESSAGE", "UNKNOWN_METHOD", "TOO_MANY_PENDING", "FAILED", "UNAVAILABLE", "TIMEOUT", "NOT_CONNECTED"]);
+export const channelErrorCodeSchema = z.enum(["BAD_MESSAGE", "UNKNOWN_METHOD", "TOO_MANY_PENDING", "FAILED", "UNAVAILABLE", "LAUNCH_FAILED", "UNKNOWN_SESSION", "TIMEOUT", "NOT_CONNECTED"]);
 export type ChannelErrorCode = z.infer<typeof channelErrorCodeSchema>;
 export const channelErrorSchema = z.strictObject({ code: channelErrorCodeSchema, message: z.string().max(1024) });
 export type ChannelError = z.infer<typeof channelErrorSchema>;
@@ -155,5 +226,5 @@ function firstIssue(error: z.ZodError): string {
   return issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message;
 }
 
-export const BROKER_METHODS: readonly BrokerMethod[] = ["ping", "disconnect"];
+export const BROKER_METHODS: readonly BrokerMethod[] = ["ping", "disconnect", "start", "terminate"];
 export const AGENT_METHODS: readonly AgentMethod[] = ["ping", "heartbeat"];

@@ -107,7 +107,8 @@ export const enrolResponseSchema = z.object({
 });
 export type EnrolResponse = z.infer<typeof enrolResponseSchema>;
 
-export const sessionStateSchema = z.enum(["running", "suspended"]);
+/** `starting`: launched, waiting for a scheduler (not connectable yet). */
+export const sessionStateSchema = z.enum(["starting", "running", "suspended"]);
 
 /**
  * What `x2golistsessions` says of an X2Go session beyond the common fields (agent/sessions/x2go.ts).
@@ -139,6 +140,10 @@ export const nodeSessionSchema = z
     lastActiveAt: epochMs.optional(),
     /** Set by the `x2go` session source. */
     x2go: x2goSessionSchema.optional(),
+    /** The profile a launched session was started with. */
+    profileId: z.string().max(64).optional(),
+    /** A launched session's last word from its launcher (queue position, reason), for the user. */
+    message: z.string().max(1024).optional(),
   })
   .strip();
 export type NodeSession = z.infer<typeof nodeSessionSchema>;

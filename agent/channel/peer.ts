@@ -19,6 +19,8 @@ import {
   type DisconnectTarget,
   MAX_PENDING_CHANNEL_REQUESTS,
   parseChannelMessage,
+  type StartRequest,
+  type StartResult,
 } from "../../src/channel-protocol.ts";
 import { err, ok, type Result } from "../../src/core/result.ts";
 import { errorMessage, type Timers } from "../deps.ts";
@@ -30,6 +32,10 @@ export interface ChannelHandlers {
    * client); resolves with how many it closed. Absent: `disconnect` is answered UNAVAILABLE.
    */
   disconnect?(target: DisconnectTarget, reason: string): Promise<{ closed: number }>;
+  /** Runs the profile's launcher for a placed session (the node's session manager). Absent: UNAVAILABLE. */
+  start?(request: StartRequest): Promise<Result<StartResult, ChannelError>>;
+  /** Ends a launched session. Absent: UNAVAILABLE. */
+  terminate?(sessionId: string, reason: string): Promise<Result<Record<string, never>, ChannelError>>;
 }
 
 export type AgentParams<M extends AgentMethod> = Extract<AgentRequest, { method: M }>["params"];
@@ -119,19 +125,35 @@ export class ChannelPeer {
   }
 
   async #handle(request: BrokerRequest): Promise<Result<unknown, ChannelError>> {
+    const { handlers } = this.#options;
     switch (request.method) {
       case "ping":
         return ok({ nowMs: Math.floor(this.#options.now()) });
       case "disconnect": {
-        const disconnect = this.#options.handlers.disconnect;
+        const disconnect = handlers.disconnect;
         if (!disconnect) return err({ code: "UNAVAILABLE", message: "this agent serves no relayed connections (no gateway)" });
-        try {
-          return ok(await disconnect(request.params.target, request.params.reason));
-        } catch (error) {
-          this.#options.log(`channel: disconnect failed: ${errorMessage(error)}`);
-          return err({ code: "FAILED", message: `disconnect failed: ${errorMessage(error)}`.slice(0, 1024) });
-        }
+        return this.#guard("disconnect", async () => ok(await disconnect(request.params.target, request.params.reason)));
       }
+      case "start": {
+        const start = handlers.start;
+        if (!start) return err({ code: "UNAVAILABLE", message: "this agent launches no sessions (no launchers section)" });
+        return this.#guard("start", () => start(request.params));
+      }
+      case "terminate": {
+        const terminate = handlers.terminate;
+        if (!terminate) return err({ code: "UNAVAILABLE", message: "this agent launches no sessions (no launchers section)" });
+        return this.#guard("terminate", () => terminate(request.params.sessionId, request.params.reason));
+      }
+    }
+  }
+
+  /** A handler that throws answers FAILED with its message; the channel goes on. */
+  async #guard(method: string, run: () => Promise<Result<unknown, ChannelError>>): Promise<Result<unknown, ChannelError>> {
+    try {
+      return await run();
+    } catch (error) {
+      this.#options.log(`channel: ${method} failed: ${errorMessage(error)}`);
+      return err({ code: "FAILED", message: `${method} failed: ${errorMessage(error)}`.slice(0, 1024) });
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * Which of a user's sessions to reconnect to, after the X2Go broker's `select_session`
- * (base_broker.py l.1421-1476): a suspended session first, else a running one; among equals the
- * most recently started wins.
+ * (base_broker.py l.1421-1476): a suspended session first, else a running one, else one still
+ * starting (launched, waiting for its scheduler); among equals the most recently started wins.
  */
 import type { UserSession } from "./step.ts";
 
@@ -18,9 +18,9 @@ export function sessionToResume(
   return best;
 }
 
+const RANK: Record<UserSession["state"], number> = { suspended: 2, running: 1, starting: 0 };
+
 function ranksAbove(candidate: UserSession, current: UserSession): boolean {
-  const candidateSuspended = candidate.state === "suspended";
-  const currentSuspended = current.state === "suspended";
-  if (candidateSuspended !== currentSuspended) return candidateSuspended;
+  if (RANK[candidate.state] !== RANK[current.state]) return RANK[candidate.state] > RANK[current.state];
   return candidate.startedAt > current.startedAt;
 }

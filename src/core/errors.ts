@@ -27,6 +27,8 @@ export type ErrorCode =
   | "NODE_TIMEOUT"
   | "NODE_BUSY"
   | "NODE_FAILED"
+  /** The node's launcher refused or failed a start; the message is the launcher's, for the user. */
+  | "LAUNCH_FAILED"
   | "INTERNAL";
 
 export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
@@ -61,6 +63,7 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
     case "POLICY_INVALID_RESULT":
     case "ORIGIN_UNREACHABLE":
     case "NODE_FAILED":
+    case "LAUNCH_FAILED":
       return 502;
     case "NO_SERVER_AVAILABLE":
     case "NODE_BUSY":

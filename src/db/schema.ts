@@ -135,6 +135,8 @@ export const profiles = sqliteTable(
     maxSessionsPerUser: integer("max_sessions_per_user").notNull().default(3),
     /** The node service users may reach through the relay with this profile (`ssh`, …), or null. */
     service: text("service"),
+    /** JSON `{ name, params }`: the node launcher that creates each new session, or null. */
+    launcher: text("launcher"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

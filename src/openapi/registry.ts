@@ -24,12 +24,12 @@ import { signInSchema } from "../routes/auth.ts";
 import { poolSelectBodySchema, selectParamSchema } from "../routes/pools.ts";
 import { idParam, importQuery, listQuery } from "../routes/profiles-admin.ts";
 import { relayParamSchema } from "../routes/relay.ts";
-import { resumeBodySchema, resumeParamSchema, sessionsQuerySchema, startSessionBodySchema } from "../routes/sessions.ts";
 import { anyLoginParam, loginParam, userDisconnectBodySchema } from "../routes/users.ts";
 import { selectBodySchema, selectUserSchema } from "../sessions/placement-request.ts";
 import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
 import type { RouteSpec } from "./route-spec.ts";
+import { sessionRoutes } from "./session-routes.ts";
 import { tunnelRoutes } from "./tunnel-routes.ts";
 
 const EXAMPLE_POLICY = {
@@ -102,26 +102,7 @@ const users: RouteSpec[] = [
   },
   { method: "get", path: "/v1/auth/me", operationId: "whoAmI", summary: "The caller's identity", tag: "auth", auth: "user", response: { status: 200, description: "`{ login, groups, isAdmin, isManager, source }`." } },
   { method: "get", path: "/v1/profiles", operationId: "myProfiles", summary: "Profiles the caller may use", tag: "sessions", auth: "user", response: { status: 200, description: "`{ profiles: [{ id, name, pool, mode, command }] }`, ACLs applied." } },
-  {
-    method: "get", path: "/v1/sessions", operationId: "listSessions", summary: "The caller's sessions in every pool", tag: "sessions", auth: "user",
-    description: "`user=` (another user) and `all=true` (everyone) are for admins.", query: sessionsQuerySchema,
-    response: { status: 200, description: "`{ sessions: [...] }` with where each runs." }, errors: ["FORBIDDEN"],
-  },
-  {
-    method: "post", path: "/v1/sessions", operationId: "startSession", summary: "Start a session with a profile", tag: "sessions", auth: "user", body: startSessionBodySchema,
-    response: {
-      status: 201,
-      description:
-        "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, relay?: { url, ticket, expiresAt, protocol, connectUrl }, redirect?: { host, port } }`. " +
-        "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`). " +
-        "A profile the caller may not use is answered like a missing one (404); a new session beyond the profile's `maxSessionsPerUser` (sessions plus pending starts in the pool) is 409 `SESSION_LIMIT_REACHED`.",
-    },
-    errors: ["NOT_FOUND", ...PLACEMENT_ERRORS],
-  },
-  {
-    method: "post", path: "/v1/sessions/{sessionId}/resume", operationId: "resumeSession", summary: "Resume one of the caller's sessions", tag: "sessions", auth: "user",
-    params: resumeParamSchema, body: resumeBodySchema, response: { status: 200, description: "The same shape as a start." }, errors: ["FORBIDDEN", "NOT_FOUND", ...PLACEMENT_ERRORS],
-  },
+  ...sessionRoutes(PLACEMENT_ERRORS),
   {
     method: "post", path: "/v1/pools/{pool}/select", operationId: "select", summary: "Choose a server and reserve it", tag: "placement", auth: "user",
     description:

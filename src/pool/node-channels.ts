@@ -5,7 +5,16 @@
  * disconnect on one node or on every connected node). Transport and bounds: channel-hub.ts.
  */
 import { err, ok, type Result } from "../core/result.ts";
-import { CHANNEL_CLOSE, CHANNEL_KEEPALIVE_REQUEST, CHANNEL_KEEPALIVE_RESPONSE, type ChannelError, type DisconnectTarget } from "../channel-protocol.ts";
+import {
+  CHANNEL_CLOSE,
+  CHANNEL_KEEPALIVE_REQUEST,
+  CHANNEL_KEEPALIVE_RESPONSE,
+  type ChannelError,
+  type DisconnectTarget,
+  START_TIMEOUT_MS,
+  type StartRequest,
+  type StartResult,
+} from "../channel-protocol.ts";
 import type { HeartbeatBody, HeartbeatReply } from "../protocol.ts";
 import { admitChannel } from "./channel-admission.ts";
 import { type AgentRequestHandler, ChannelHub, type ChannelState } from "./channel-hub.ts";
@@ -78,6 +87,18 @@ export class NodeChannels {
   async disconnectOn(serverId: string, target: DisconnectTarget, reason: string, nowMs: number): Promise<Result<{ closed: number }, CommandFailure>> {
     if (!this.#deps.nodes.getNode(serverId)) return err("unknown-server");
     return this.#hub.request(serverId, "disconnect", { target, reason }, nowMs);
+  }
+
+  /** Asks the node to launch a placed session; waits up to START_TIMEOUT_MS for its launcher. */
+  async start(serverId: string, request: StartRequest, nowMs: number): Promise<Result<StartResult, CommandFailure>> {
+    if (!this.#deps.nodes.getNode(serverId)) return err("unknown-server");
+    return this.#hub.request(serverId, "start", request, nowMs, START_TIMEOUT_MS);
+  }
+
+  /** Asks the node to end a launched session (its launcher may take a while to stop it). */
+  async terminate(serverId: string, sessionId: string, reason: string, nowMs: number): Promise<Result<Record<string, never>, CommandFailure>> {
+    if (!this.#deps.nodes.getNode(serverId)) return err("unknown-server");
+    return this.#hub.request(serverId, "terminate", { sessionId, reason }, nowMs, START_TIMEOUT_MS);
   }
 
   /** Sends `disconnect` to every node with a live channel at once and gathers the answers (each bounded by the request timeout). */

@@ -123,6 +123,15 @@ export class NodeStore {
     this.patch(serverId, { status: "up", lastSeenAt: nowMs, lastSeq: seq, live });
   }
 
+  /** Drops one session from the node's last beat (it was terminated): it leaves the lists before the next beat. */
+  forgetSession(serverId: string, sessionId: string): void {
+    const live = this.nodes.get(serverId)?.live;
+    if (!live || !live.sessions.some((session) => session.id === sessionId)) return;
+    const next = { ...live, sessions: live.sessions.filter((session) => session.id !== sessionId) };
+    this.sql.exec("UPDATE nodes SET live = ? WHERE server_id = ?", JSON.stringify(next), serverId);
+    this.patch(serverId, { live: next });
+  }
+
   /** Stores an accepted re-key request's `seq` (the new key is registered separately). */
   saveSeq(serverId: string, seq: number): void {
     this.sql.exec("UPDATE nodes SET last_seq = ? WHERE server_id = ?", seq, serverId);

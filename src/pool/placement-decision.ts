@@ -22,8 +22,8 @@ import type { SelectOutcome, SelectRequest } from "./select-request.ts";
 export const SELECTION_SCRIPT_BUDGET_MS = 1000;
 
 export interface SelectionContext {
-  /** Every server of the pool, pending placements counted. */
-  servers: ServerView[];
+  /** Every server of the pool, pending placements counted; `channelConnected` where known. */
+  servers: Array<ServerView & { channelConnected?: boolean }>;
   /** The pool's live reservations (pending starts), to count what one user holds. */
   reservations: readonly Reservation[];
   roundRobinCounter: number;
@@ -52,7 +52,7 @@ export async function decidePlacement(
   const allowed = request.hostnames && request.hostnames.length > 0 ? new Set(request.hostnames) : null;
   // Nodes waiting for approval are invisible to placement: no sessions, and nothing they report is resumed.
   const approved = ctx.servers.filter((server) => server.status !== "pending");
-  const servers = approved.filter((server) => allowed === null || allowed.has(server.hostname));
+  const servers = approved.filter((server) => (allowed === null || allowed.has(server.hostname)) && (!request.needsChannel || server.channelConnected === true));
   const login = request.user.login;
   const chain = await runChain(
     policy,
@@ -117,9 +117,9 @@ function recordedEffects(request: SelectRequest, result: PlacementResult, chosen
   return effects;
 }
 
-/** Sessions plus pending starts `login` holds in the pool (approved servers only). */
+/** Sessions plus pending starts `login` holds in the pool (approved servers only; a launched start is one of the sessions). */
 function heldBy(login: string, servers: readonly ServerView[], reservations: readonly Reservation[]): number {
-  return sessionsOfUser(servers, login).length + reservations.filter((reservation) => reservation.user === login).length;
+  return sessionsOfUser(servers, login).length + reservations.filter((reservation) => reservation.user === login && !reservation.launch).length;
 }
 
 /**

@@ -4,7 +4,7 @@
  * `NodeStore`. Synchronous; see docs/storage.md.
  */
 import type { TraceEntry } from "../balancer/chain.ts";
-import type { Reservation } from "./placement.ts";
+import type { LaunchInfo, Reservation } from "./placement.ts";
 
 /** How many decisions the log keeps (oldest dropped first). */
 export const DECISION_LOG_SIZE = 200;
@@ -31,6 +31,7 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
   created_at: number;
   expires_at: number;
   baseline_sessions: number;
+  launch: string | null;
 }
 
 interface DecisionRow extends Record<string, SqlStorageValue> {
@@ -78,6 +79,13 @@ export class PlacementStore {
       reservation.baselineSessions,
     );
     this.reservations = [...this.reservations, reservation];
+  }
+
+  /** Records what the node's launcher answered for a reservation (a no-op when a beat confirmed it meanwhile). */
+  markLaunched(id: string, launch: LaunchInfo): void {
+    if (!this.reservations.some((reservation) => reservation.id === id)) return;
+    this.sql.exec("UPDATE reservations SET launch = ? WHERE id = ?", JSON.stringify(launch), id);
+    this.reservations = this.reservations.map((reservation) => (reservation.id === id ? { ...reservation, launch } : reservation));
   }
 
   deleteReservations(ids: readonly string[]): void {
@@ -139,5 +147,6 @@ function fromReservationRow(row: ReservationRow): Reservation {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     baselineSessions: row.baseline_sessions,
+    ...(row.launch ? { launch: JSON.parse(row.launch) as LaunchInfo } : {}),
   };
 }

@@ -17,12 +17,22 @@ export interface Reservation {
   expiresAt: number;
   /** How many sessions the user had on that server when the reservation was made. */
   baselineSessions: number;
+  /** Set once the node launched the session: what its launcher answered (the session's id is the reservation's). */
+  launch?: LaunchInfo;
 }
 
-/** Pending placements per server. */
+export interface LaunchInfo {
+  state: "starting" | "running";
+  profileId: string;
+  /** The launcher's message (queue position, …), for the user. */
+  message?: string;
+  display?: string;
+}
+
+/** Pending placements per server (a launched session's reservation counts as its session instead). */
 export function pendingByServer(reservations: readonly Reservation[]): Map<string, number> {
   const pending = new Map<string, number>();
-  for (const reservation of reservations) pending.set(reservation.serverId, (pending.get(reservation.serverId) ?? 0) + 1);
+  for (const reservation of reservations) if (!reservation.launch) pending.set(reservation.serverId, (pending.get(reservation.serverId) ?? 0) + 1);
   return pending;
 }
 
@@ -44,14 +54,19 @@ export function countUserSessions(sessions: readonly NodeSession[], login: strin
 }
 
 /**
- * The reservations a new heartbeat confirms: for each user, as many of their oldest
- * reservations on this server as the beat shows sessions beyond the oldest one's baseline.
- * `reservations` must all be for the server that sent `sessions`.
+ * The reservations a new heartbeat confirms: a launched session's when the beat lists its id;
+ * of the others, for each user, as many of their oldest reservations on this server as the beat
+ * shows sessions beyond the oldest one's baseline. `reservations` must all be for the server that
+ * sent `sessions`.
  */
 export function confirmedReservations(reservations: readonly Reservation[], sessions: readonly NodeSession[]): string[] {
-  const byUser = new Map<string, Reservation[]>();
-  for (const reservation of reservations) byUser.set(reservation.user, [...(byUser.get(reservation.user) ?? []), reservation]);
+  const listed = new Set(sessions.map((session) => session.id));
   const confirmed: string[] = [];
+  const byUser = new Map<string, Reservation[]>();
+  for (const reservation of reservations) {
+    if (listed.has(reservation.id)) confirmed.push(reservation.id);
+    else if (!reservation.launch) byUser.set(reservation.user, [...(byUser.get(reservation.user) ?? []), reservation]);
+  }
   for (const [user, held] of byUser) {
     const ordered = [...held].sort((a, b) => a.createdAt - b.createdAt);
     const baseline = ordered[0]?.baselineSessions ?? 0;

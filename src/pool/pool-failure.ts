@@ -53,6 +53,10 @@ export function commandFailureError(failure: CommandFailure, serverId: string): 
       return new BrokerError("NODE_TIMEOUT", failure.message);
     case "TOO_MANY_PENDING":
       return new BrokerError("NODE_BUSY", failure.message, { headers: { "Retry-After": "5" } });
+    case "LAUNCH_FAILED":
+      return new BrokerError("LAUNCH_FAILED", failure.message);
+    case "UNKNOWN_SESSION":
+      return new BrokerError("CONFLICT", `${serverId} manages no such session (it was not started by the broker): ${failure.message}`);
     case "BAD_MESSAGE":
     case "UNKNOWN_METHOD":
     case "FAILED":

@@ -1,146 +1,35 @@
 /**
- * One Durable Object per pool: the authority for which nodes are up right now. It keeps its
- * nodes' live state in SQLite (surviving eviction), verifies their signed requests, holds their
- * control channels (node-channels.ts), places sessions and runs the liveness alarm. Decisions live in pure modules (liveness, server-view,
- * placement-decision, the balancer); this class validates, calls one of them and stores what it
- * says. It never reads D1 on the heartbeat path (recovery is the Worker's).
+ * One Durable Object per pool: the authority for which nodes are up right now and where each
+ * session goes. The node side (stores, heartbeats, liveness, control channels) is
+ * PoolNodesObject (pool-nodes-object.ts); this class adds placement (selector.ts), launched
+ * sessions (launches.ts), the session lists and the relay's admission. It validates, calls one
+ * domain function and shapes the answer.
  */
-import { DurableObject } from "cloudflare:workers";
 import type { PolicyInput } from "../balancer/policy.ts";
-import type { OriginRules } from "../cluster/origin-policy.ts";
-import { configureLog, log } from "../core/log.ts";
+import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
-import type { DisconnectTarget } from "../channel-protocol.ts";
-import { HEARTBEAT_AUDIENCE, type HeartbeatBody, type HeartbeatReply, REKEY_AUDIENCE, type StaticData } from "../protocol.ts";
 import { createScriptRunner } from "../sandbox/script-runner.ts";
-import { type DisconnectReport, NodeChannels } from "./node-channels.ts";
-import { expiredNodes, nextAlarmAt } from "./liveness.ts";
-import { type NodeAuth, type NodeRecord, NodeStore } from "./node-store.ts";
-import { type NodeRequestInput, NodeRequests } from "./node-requests.ts";
-import { NonceStore } from "./nonce-store.ts";
-import { confirmedReservations, pendingByServer } from "./placement.ts";
-import { type Decision, PlacementStore } from "./placement-store.ts";
+import { type LaunchDeps, launchReserved, terminateLaunched } from "./launches.ts";
+import type { Decision } from "./placement-store.ts";
 import { PolicyLoader } from "./policy-loader.ts";
 import type { CommandFailure, PoolFailure } from "./pool-failure.ts";
-import { PoolMeta } from "./pool-meta.ts";
+import { PoolNodesObject } from "./pool-nodes-object.ts";
 import { type RelayTarget, relayTargetOf, sessionsOn } from "./projections.ts";
 import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
 import { Selector } from "./selector.ts";
-import { type AdminServerView, nodeStatus, toServerView } from "./server-view.ts";
-import { migratePoolSchema } from "./sql-schema.ts";
 
-export type { NodeRequestInput } from "./node-requests.ts";
+export type { HeartbeatInput, NodeRequestInput, PoolSettings } from "./pool-nodes-object.ts";
 
-export interface HeartbeatInput extends NodeRequestInput {
-  body: HeartbeatBody;
-}
-
-/** What the object keeps of its pool's catalogue row. */
-export interface PoolSettings {
-  pool: string;
-  intervalMs: number;
-  originRules: OriginRules;
-}
-
-export class PoolObject extends DurableObject<Env> {
-  private readonly meta: PoolMeta;
-  private readonly nodes: NodeStore;
-  private readonly requests: NodeRequests;
-  private readonly placement: PlacementStore;
-  private readonly nonces: NonceStore;
+export class PoolObject extends PoolNodesObject {
   private readonly policy: PolicyLoader;
   private readonly selector: Selector;
-  private readonly channels: NodeChannels;
-  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    configureLog(env.LOG_LEVEL);
-    migratePoolSchema(ctx.storage.sql);
-    this.meta = new PoolMeta(ctx.storage.sql);
-    this.nodes = new NodeStore(ctx.storage.sql);
-    this.requests = new NodeRequests(this.nodes);
-    this.placement = new PlacementStore(ctx.storage.sql);
-    this.nonces = new NonceStore(ctx.storage.sql);
     this.policy = new PolicyLoader(this.meta, async () => (await findPool(env.DB, this.meta.pool))?.policy ?? null);
     this.selector = new Selector({ meta: this.meta, policy: this.policy, placement: this.placement, runScript: createScriptRunner(env.LOADER), serverViews: () => this.serverViews() });
-    this.channels = new NodeChannels(ctx, { nodes: this.nodes, requests: this.requests, beat: (node, body) => this.acceptBeat(node, node.lastSeq, body) });
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
-    });
-  }
-
-  /** Sets the pool's name, heartbeat interval and origin rules, as the catalogue has them (idempotent). */
-  async configure(settings: PoolSettings): Promise<void> {
-    this.meta.pool = settings.pool;
-    this.meta.intervalMs = settings.intervalMs;
-    this.meta.originRules = settings.originRules;
-  }
-
-  /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence and closes its channel. */
-  async registerNode(settings: PoolSettings, record: NodeRecord): Promise<void> {
-    await this.configure(settings);
-    const keyBefore = this.nodes.getNodeAuth(record.serverId)?.publicKeyJwk ?? null;
-    this.nodes.upsertNode(record);
-    this.requests.forget(record.serverId);
-    this.channels.keyChanged(record.serverId, keyBefore);
-  }
-
-  /**
-   * Verifies and records one heartbeat. Refused beats (bad token, replayed or reordered seq)
-   * change nothing; a node this object does not hold is "unknown-node". Never touches D1.
-   */
-  async recordHeartbeat(input: HeartbeatInput): Promise<Result<HeartbeatReply, PoolFailure>> {
-    const verdict = await this.requests.verify(input, HEARTBEAT_AUDIENCE);
-    if (!verdict.ok) return verdict;
-    return ok(await this.acceptBeat(verdict.value.node, verdict.value.seq, input.body));
-  }
-
-  /**
-   * Verifies a re-key request signed with the node's current key (audience `broker:rekey`). It
-   * consumes a sequence number like a heartbeat, so it cannot be replayed; the Worker then stores
-   * the new key in the catalogue and registers it here.
-   */
-  async verifyRekey(input: NodeRequestInput): Promise<Result<null, PoolFailure>> {
-    const verdict = await this.requests.verify(input, REKEY_AUDIENCE);
-    if (!verdict.ok) return verdict;
-    this.nodes.saveSeq(input.serverId, verdict.value.seq);
-    return ok(null);
-  }
-
-  async listServers(): Promise<AdminServerView[]> {
-    return this.serverViews();
-  }
-
-  async getServer(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
-    const node = this.nodes.getNode(serverId);
-    if (!node) return err("unknown-server");
-    const nowMs = Date.now();
-    const pending = this.placement.reservationsFor(serverId, nowMs).length;
-    return ok(toServerView(node, this.meta.pool, pending, this.meta.originRules, this.channels.connected(nowMs).has(serverId)));
-  }
-
-  async setDraining(serverId: string, draining: boolean): Promise<Result<AdminServerView, PoolFailure>> {
-    return this.changeNode(serverId, () => this.nodes.setDraining(serverId, draining));
-  }
-
-  /** An admin approved a pending node: it takes placements from now on. */
-  async approveNode(serverId: string): Promise<Result<AdminServerView, PoolFailure>> {
-    return this.changeNode(serverId, () => this.nodes.setApproved(serverId));
-  }
-
-  async setStaticOverrides(serverId: string, overrides: StaticData): Promise<Result<AdminServerView, PoolFailure>> {
-    return this.changeNode(serverId, () => this.nodes.setStaticOverrides(serverId, overrides));
-  }
-
-  /** Forgets a node; its key stops working and its channel closes at once. Idempotent. */
-  async removeNode(serverId: string): Promise<void> {
-    this.nodes.deleteNode(serverId);
-    this.channels.keyChanged(serverId, null);
-    this.placement.deleteReservationsOf(serverId);
-    this.requests.forget(serverId);
   }
 
   /**
@@ -165,6 +54,16 @@ export class PoolObject extends DurableObject<Env> {
   /** Sessions of one user (or of everyone when `login` is null) on this pool's approved servers. */
   async listSessions(login: string | null): Promise<PoolSession[]> {
     return sessionsOn(this.serverViews(), login);
+  }
+
+  /** Starts the session a placement reserved on its node (`request.sessionId` is the reservation's id). */
+  async launchSession(serverId: string, request: StartRequest): Promise<Result<StartResult, CommandFailure>> {
+    return launchReserved(this.launchDeps(), serverId, request, Date.now());
+  }
+
+  /** Ends a launched session on its node; it leaves the lists at once. */
+  async terminateSession(serverId: string, sessionId: string, reason: string): Promise<Result<void, CommandFailure>> {
+    return terminateLaunched(this.launchDeps(), serverId, sessionId, reason, Date.now());
   }
 
   /**
@@ -196,83 +95,12 @@ export class PoolObject extends DurableObject<Env> {
     return this.placement.recentDecisions(limit);
   }
 
-  /** `GET /v1/agent/channel`, forwarded by the Worker: verifies the node's token and accepts its channel. */
-  override async fetch(request: Request): Promise<Response> {
-    return this.channels.admit(request, Date.now());
-  }
-
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.channels.receive(ws, message);
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.channels.closed(ws, `${code} ${reason}`);
-  }
-
-  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    this.channels.closed(ws, error instanceof Error ? error.message : String(error));
-  }
-
-  /** A round trip over the node's control channel, in ms. */
-  async pingServer(serverId: string): Promise<Result<{ rttMs: number }, CommandFailure>> {
-    return this.channels.ping(serverId, Date.now);
-  }
-
-  /** Ends live relayed connections on one node (its gateway closes them); how many it closed. */
-  async disconnectOn(serverId: string, target: DisconnectTarget, reason: string): Promise<Result<{ closed: number }, CommandFailure>> {
-    return this.channels.disconnectOn(serverId, target, reason, Date.now());
-  }
-
-  /** Sends `disconnect` to every node with a live channel, in parallel; what each answered. */
-  async disconnectEverywhere(target: DisconnectTarget, reason: string): Promise<DisconnectReport> {
-    return this.channels.disconnectEverywhere(target, reason, Date.now());
-  }
-
-  /** Liveness: marks overdue nodes down and schedules the next check. */
-  override async alarm(): Promise<void> {
-    this.alarmAt = null;
-    const expired = expiredNodes(this.nodes.listNodes(), this.meta.intervalMs, Date.now());
-    this.nodes.markDown(expired);
-    if (expired.length > 0) log.info(`pool ${this.meta.pool}: marked down ${expired.join(", ")}`);
-    await this.ensureAlarm();
-  }
-
-  /** A beat the node proved it sent (signed, or on its channel): stored, confirming reservations its sessions fill. */
-  private async acceptBeat(node: NodeAuth, seq: number, body: HeartbeatBody): Promise<HeartbeatReply> {
-    const nowMs = Date.now();
-    this.nodes.saveBeat(node.serverId, seq, nowMs, body);
-    const held = this.placement.reservationsFor(node.serverId, nowMs);
-    if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, body.sessions));
-    await this.ensureAlarm();
-    return { status: nodeStatus({ status: "up", draining: node.draining, approved: node.approved }), draining: node.draining, intervalMs: this.meta.intervalMs };
-  }
-
-  /** An admin's change to a node this object holds; the node as it is then. */
-  private changeNode(serverId: string, change: () => void): Promise<Result<AdminServerView, PoolFailure>> {
-    if (!this.nodes.getNode(serverId)) return Promise.resolve(err("unknown-server"));
-    change();
-    return this.getServer(serverId);
-  }
-
-  /** Every node as the balancer and the admin see it, with unconfirmed placements counted. */
-  private serverViews(): AdminServerView[] {
-    const nowMs = Date.now();
-    const pending = pendingByServer(this.placement.liveReservations(nowMs));
-    const channels = this.channels.connected(nowMs);
-    const { pool, originRules } = this.meta;
-    return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0, originRules, channels.has(node.serverId)));
+  private launchDeps(): LaunchDeps {
+    return { nodes: this.nodes, placement: this.placement, channels: this.channels };
   }
 
   private relayTarget(serverId: string): RelayTarget | null {
     const node = this.nodes.getNode(serverId);
     return node ? relayTargetOf(node, this.meta.originRules) : null;
-  }
-
-  private async ensureAlarm(): Promise<void> {
-    if (this.alarmAt !== null) return;
-    const next = nextAlarmAt(this.nodes.listNodes(), this.meta.intervalMs);
-    if (next === null) return;
-    this.alarmAt = next;
-    await this.ctx.storage.setAlarm(next);
   }
 }

@@ -41,6 +41,8 @@ export function sessionsOn(servers: readonly AdminServerView[], login: string | 
         state: session.state,
         startedAt: session.startedAt,
         ...(session.display ? { display: session.display } : {}),
+        ...(session.profileId ? { profileId: session.profileId } : {}),
+        ...(session.message ? { message: session.message } : {}),
         serverId: server.serverId,
         hostname: server.hostname,
         pool: server.pool,

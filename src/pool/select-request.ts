@@ -3,7 +3,7 @@ import type { ChainErrorCode, TraceEntry } from "../balancer/chain.ts";
 import type { PolicyInput } from "../balancer/policy.ts";
 import type { BalanceAction } from "../balancer/step.ts";
 import type { Result } from "../core/result.ts";
-import type { NodeStatus } from "../protocol.ts";
+import type { NodeSession, NodeStatus } from "../protocol.ts";
 
 export interface SelectRequest {
   action: BalanceAction;
@@ -16,6 +16,8 @@ export interface SelectRequest {
   dryRun?: boolean;
   /** Only these servers (by enrolled hostname) are candidates: a profile's host list. */
   hostnames?: string[];
+  /** Only servers whose control channel is connected: the profile's sessions are launched over it. */
+  needsChannel?: boolean;
   /** A new session is refused (SESSION_LIMIT_REACHED) when the user already holds this many sessions plus pending starts in the pool. */
   maxUserSessions?: number;
 }
@@ -36,9 +38,13 @@ export interface SelectDecision {
 export interface PoolSession {
   id: string;
   user: string;
-  state: "running" | "suspended";
+  state: NodeSession["state"];
   startedAt: number;
   display?: string;
+  /** The profile a launched session was started with. */
+  profileId?: string;
+  /** A launched session's last word from its launcher (why it is still starting), for the user. */
+  message?: string;
   serverId: string;
   hostname: string;
   pool: string;

@@ -1,7 +1,7 @@
 /** Shapes a stored node into the view the balancer and the admin API read (pure). */
 import type { ServerView } from "../balancer/types.ts";
 import { checkOrigin, type OriginRules } from "../cluster/origin-policy.ts";
-import type { NodeStatus } from "../protocol.ts";
+import type { NodeSession, NodeStatus } from "../protocol.ts";
 import type { StoredNode } from "./node-store.ts";
 
 /** The admin's view: the balancer's, plus how the broker reaches the node. */
@@ -21,9 +21,11 @@ export function nodeStatus(node: Pick<StoredNode, "status" | "draining" | "appro
   return node.draining ? "draining" : "up";
 }
 
-export function toServerView(node: StoredNode, pool: string, pendingSessions: number, rules: OriginRules, channelConnected: boolean): AdminServerView {
+/** `launched`: sessions the node launched that its last beat does not list yet (launches.ts). */
+export function toServerView(node: StoredNode, pool: string, pendingSessions: number, rules: OriginRules, channelConnected: boolean, launched: readonly NodeSession[] = []): AdminServerView {
   const live = node.live;
-  const sessions = live?.sessions ?? [];
+  const reported = live?.sessions ?? [];
+  const sessions = launched.length === 0 ? reported : [...reported, ...launched.filter((session) => !reported.some((known) => known.id === session.id))];
   return {
     serverId: node.serverId,
     pool,

@@ -49,6 +49,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS reservations_user ON reservations (user);
   CREATE INDEX IF NOT EXISTS decisions_user ON decisions (user);
   `,
+  // A launched session's reservation carries what its launcher answered (JSON), until a beat lists it.
+  `
+  ALTER TABLE reservations ADD COLUMN launch TEXT;
+  `,
 ];
 
 export const POOL_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 /**
  * The portal pages' JSON calls, under `/portal/api/` (portal session and CSRF token required):
  *   GET  /state                          my profiles and sessions (polled by the home page)
- *   POST /sessions                       { profileId } → start: the session and how to connect (201)
+ *   POST /sessions                       { profileId } → start: the session and how to connect (201; 202 while it starts)
  *   POST /sessions/:sessionId/connect    { profileId } → a fresh relay ticket for one of my sessions
  * Starts and connects count against the per-user ticket rate limit, like the API's.
  */
@@ -34,7 +34,8 @@ export const portalApiRoutes = new Hono<PortalEnv>()
   .post("/sessions", rateLimit(TICKET_RULE, userKey), validate("json", portalStartSchema), async (c) => {
     const { profileId } = c.req.valid("json");
     await requireBrowserProfile(c, profileId);
-    return c.json(await startSession(c.env, c.get("identity"), profileId, clientContext(c), {}), 201);
+    const answer = await startSession(c.env, c.get("identity"), profileId, clientContext(c), {});
+    return c.json(answer, answer.state === "starting" ? 202 : 201);
   })
   .post("/sessions/:sessionId/connect", rateLimit(TICKET_RULE, userKey), validate("param", portalSessionParamSchema), validate("json", portalStartSchema), async (c) => {
     const { profileId } = c.req.valid("json");

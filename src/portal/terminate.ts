@@ -1,11 +1,13 @@
 /**
- * Terminating a session from the portal: the same domain call as `DELETE /v1/sessions/:id`
- * (owner or admin; 404 when it does not exist or is not yours, 409 when the node cannot end it).
+ * Terminating a session from the portal: the same domain call as `DELETE /v1/sessions/:id`,
+ * over the user's own sessions only (admins end others' from the dashboard or the API): 404 when
+ * it does not exist or is not yours, 409 when its node cannot end it.
  */
 import type { Identity } from "../auth/identity.ts";
-import { BrokerError } from "../core/errors.ts";
 import type { Env } from "../env.ts";
+import { terminateSession } from "../sessions/launch.ts";
+import { listSessions } from "../sessions/user-sessions.ts";
 
-export async function terminateFromPortal(_env: Env, _identity: Identity, sessionId: string): Promise<void> {
-  throw new BrokerError("CONFLICT", `session ${sessionId} cannot be terminated from here: this broker's nodes do not end sessions on request yet`);
+export async function terminateFromPortal(env: Env, identity: Identity, sessionId: string): Promise<void> {
+  await terminateSession(env, { ...identity, isAdmin: false }, await listSessions(env, identity.login), sessionId);
 }

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { policySchema } from "../balancer/policy.ts";
+import { boundedJsonObjectSchema, launcherNameSchema } from "../channel-protocol.ts";
 import { hostnameSchema, poolNameSchema } from "../protocol.ts";
 import { serviceNameSchema } from "../tunnels/service-name.ts";
 import { profileAclSchema } from "./acl-schema.ts";
@@ -112,6 +113,11 @@ function profileSchemas(text: TextSchema) {
     maxSessionsPerUser: z.number().int().min(1).max(MAX_SESSIONS_PER_USER).default(DEFAULT_SESSIONS_PER_USER),
     /** The TCP service of the profile's nodes that users may reach through the relay (`ssh` for X2Go), or null. */
     service: serviceNameSchema.nullable().default(null),
+    /**
+     * The node launcher that creates each new session (decision 10: `{ name: "xvnc", params: {…} }`,
+     * an executable in the agent's launchers directory), or null: sessions are whatever nodes report.
+     */
+    launcher: z.strictObject({ name: launcherNameSchema, params: boundedJsonObjectSchema.default({}) }).nullable().default(null),
   });
   return { x2goOptions, body, profile: body.extend({ id: profileIdSchema }) };
 }

@@ -66,6 +66,7 @@ export function profileFromRow(row: ProfileRow): Profile {
     x2goOptions: readJson(row.x2goOptions),
     maxSessionsPerUser: row.maxSessionsPerUser,
     service: row.service,
+    launcher: readJson(row.launcher),
   });
   if (!parsed.success) throw new BrokerError("INTERNAL", `stored profile ${row.id} is invalid: ${describeIssues(parsed.error)}`);
   return { ...parsed.data, createdAt: row.createdAt, updatedAt: row.updatedAt };
@@ -84,6 +85,7 @@ function rowFromSpec(spec: ProfileSpec, createdAt: number, updatedAt: number): P
     x2goOptions: JSON.stringify(spec.x2goOptions),
     maxSessionsPerUser: spec.maxSessionsPerUser,
     service: spec.service,
+    launcher: spec.launcher === null ? null : JSON.stringify(spec.launcher),
     createdAt,
     updatedAt,
   };

@@ -1,4 +1,4 @@
-/** The user's side (`/v1/`, user auth): my profiles, my sessions cluster-wide, start and resume. */
+/** The user's side (`/v1/`, user auth): my profiles, my sessions cluster-wide, start, resume and terminate. */
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth/user-auth.ts";
@@ -6,6 +6,7 @@ import type { AppEnv } from "../env.ts";
 import { BrokerError } from "../core/errors.ts";
 import { profilesFor } from "../profiles/profiles.ts";
 import { rateLimit, TICKET_RULE, userKey } from "../core/rate-limit.ts";
+import { terminateSession } from "../sessions/launch.ts";
 import { listSessions, resumeSession, startSession } from "../sessions/user-sessions.ts";
 import { validate } from "../core/validation.ts";
 
@@ -43,7 +44,8 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const { profileId, data } = c.req.valid("json");
       const context = { clientIp: c.get("clientIp"), requestUrl: c.req.url };
-      return c.json(await startSession(c.env, c.get("identity"), profileId, context, data), 201);
+      const answer = await startSession(c.env, c.get("identity"), profileId, context, data);
+      return c.json(answer, answer.state === "starting" ? 202 : 201);
     },
   )
   .post(
@@ -55,5 +57,17 @@ export const sessionRoutes = new Hono<AppEnv>()
     async (c) => {
       const context = { clientIp: c.get("clientIp"), requestUrl: c.req.url };
       return c.json(await resumeSession(c.env, c.get("identity"), c.req.valid("param").sessionId, c.req.valid("json").profileId, context));
+    },
+  )
+  .delete(
+    "/sessions/:sessionId",
+    requireUser,
+    rateLimit(TICKET_RULE, userKey),
+    validate("param", resumeParamSchema),
+    async (c) => {
+      const identity = c.get("identity");
+      const sessions = await listSessions(c.env, identity.isAdmin ? null : identity.login);
+      await terminateSession(c.env, identity, sessions, c.req.valid("param").sessionId);
+      return c.body(null, 204);
     },
   );

@@ -56,12 +56,13 @@ async function profileForSelect(env: Env, identity: Identity, profileId: string,
   return profile;
 }
 
-/** What a profile adds to a placement: its hosts, policy override and per-user limit. */
-function profileScope(profile: Profile, data: Record<string, unknown>): Pick<SelectRequest, "data" | "hostnames" | "maxUserSessions" | "policy"> {
+/** What a profile adds to a placement: its hosts, policy override and per-user limit; a launcher profile needs nodes it can command. */
+function profileScope(profile: Profile, data: Record<string, unknown>): Pick<SelectRequest, "data" | "hostnames" | "maxUserSessions" | "policy" | "needsChannel"> {
   return {
     data: { ...data, profile: profile.id },
     hostnames: profile.hosts.map((host) => host.name),
     maxUserSessions: profile.maxSessionsPerUser,
+    ...(profile.launcher ? { needsChannel: true } : {}),
     ...(profile.policy ? { policy: profile.policy } : {}),
   };
 }

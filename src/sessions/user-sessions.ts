@@ -14,6 +14,7 @@ import type { Profile } from "../profiles/profile-schema.ts";
 import { TICKET_PROTOCOL_PREFIX } from "../relay/relay.ts";
 import { issueTicket } from "../relay/tickets.ts";
 import type { RelayTicketSubject } from "../tokens/relay-ticket.ts";
+import { launchesSessions, launchOnNode, launchTemplate } from "./launch.ts";
 import { placeSession } from "./placement.ts";
 
 /** Port of a redirect target when neither the profile nor the node names one (X2Go's SSH). */
@@ -41,9 +42,15 @@ export interface ConnectionAnswer {
   pool: string;
   profileId: string;
   mode: Profile["mode"];
-  /** The session to connect to: an existing one (resume), or the reservation of a new one. */
+  /** The session to connect to: an existing one (resume), or the new one (its reservation's id). */
   sessionId: string;
   resumed: boolean;
+  /**
+   * `starting`: launched and waiting for the node's scheduler; no `relay` or `redirect` yet. The
+   * client shows `message` and resumes the session once `GET /v1/sessions` lists it running.
+   */
+  state: "running" | "starting";
+  message?: string;
   relay?: RelayConnection;
   redirect?: { host: string; port: number };
 }
@@ -61,14 +68,32 @@ export async function listSessions(env: Env, login: string | null): Promise<Pool
   return perPool.flat().sort((a, b) => b.startedAt - a.startedAt);
 }
 
+/**
+ * Places a session with the profile (the chain may resume one of the user's). A new session of a
+ * launcher profile is then started on its node: running, it is connected like any other; queued
+ * by the node's scheduler, the answer is `starting` with the launcher's message.
+ */
 export async function startSession(env: Env, identity: Identity, profileId: string, context: ClientContext, data: Record<string, unknown>): Promise<ConnectionAnswer> {
   const profile = await requireProfileAccess(env, profileId, identity, context.clientIp);
+  const launch = launchesSessions(profile) ? launchTemplate(identity, profile, data) : null;
   const decision = await placeSession(env, identity, profile, context.clientIp, data);
-  const sessionId = decision.resumeSessionId ?? decision.reservationId ?? "";
-  const resumed = decision.resumeSessionId !== undefined;
+  const target = { ...decision, sessionId: decision.resumeSessionId ?? decision.reservationId ?? "", resumed: decision.resumeSessionId !== undefined };
+  if (launch && !target.resumed) {
+    const started = await launchOnNode(env, profile.pool, decision.serverId, { ...launch, sessionId: target.sessionId });
+    if (started.state === "queued") return startingAnswer(profile, target, started.message);
+  }
+  if (launch && target.resumed) {
+    const session = (await poolStub(env, profile.pool).listSessions(identity.login)).find((candidate) => candidate.id === target.sessionId);
+    if (session?.state === "starting") return startingAnswer(profile, target, session.message ?? "starting");
+  }
   // A new session's ticket carries what this placement used, for the relay's fallback (src/relay/fallback.ts).
-  const placement = resumed ? undefined : { identity, data };
-  return connectionAnswer(env, identity, profile, { ...decision, sessionId, resumed }, context, placement);
+  const placement = target.resumed ? undefined : { identity, data };
+  return connectionAnswer(env, identity, profile, target, context, placement);
+}
+
+function startingAnswer(profile: Profile, target: { serverId: string; hostname: string; sessionId: string; resumed: boolean }, message: string): ConnectionAnswer {
+  const { serverId, hostname, sessionId, resumed } = target;
+  return { serverId, hostname, pool: profile.pool, profileId: profile.id, mode: profile.mode, sessionId, resumed, state: "starting", message };
 }
 
 /**
@@ -85,6 +110,7 @@ export async function resumeSession(env: Env, identity: Identity, sessionId: str
     throw new BrokerError("FORBIDDEN", `profile ${profile.id} does not include ${session.hostname}`);
   }
   if (session.serverStatus === "down") throw new BrokerError("NO_SERVER_AVAILABLE", `${session.hostname} is down`);
+  if (session.state === "starting") return startingAnswer(profile, { ...session, sessionId, resumed: true }, session.message ?? "starting");
   const server = await poolStub(env, profile.pool).getServer(session.serverId);
   const clientAddress = server.ok ? server.value.clientAddress : null;
   return connectionAnswer(env, identity, profile, { serverId: session.serverId, hostname: session.hostname, clientAddress, sessionId, resumed: true }, context);
@@ -106,6 +132,7 @@ async function connectionAnswer(
     mode: profile.mode,
     sessionId: target.sessionId,
     resumed: target.resumed,
+    state: "running" as const,
   };
   if (profile.mode === "redirect") return { ...base, redirect: redirectTarget(profile, target) };
   const { ticket, expiresAt } = await issueTicket(

@@ -63,10 +63,14 @@ export interface X2goOutcome {
   selection?: X2goSelection | null;
 }
 
-/** The session a listing marks for `profile`: on one of its hosts, on a server that is not down. */
-function resumableSession(profile: Profile, sessions: readonly PoolSession[]): PoolSession | undefined {
+type ConnectableSession = PoolSession & { state: "running" | "suspended" };
+
+/** The session a listing marks for `profile`: on one of its hosts, on a server that is not down, not still starting. */
+function resumableSession(profile: Profile, sessions: readonly PoolSession[]): ConnectableSession | undefined {
   const hosts = new Set(profile.hosts.map((host) => host.name));
-  const eligible = sessions.filter((session) => session.serverStatus !== "down" && (hosts.size === 0 || hosts.has(session.hostname)));
+  const eligible = sessions.filter(
+    (session): session is ConnectableSession => session.state !== "starting" && session.serverStatus !== "down" && (hosts.size === 0 || hosts.has(session.hostname)),
+  );
   const chosen = sessionToResume(eligible, () => true);
   return eligible.find((session) => session === chosen);
 }

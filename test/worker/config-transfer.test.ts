@@ -61,6 +61,7 @@ describe("GET /v1/admin/pools/:pool/export", () => {
       x2goOptions: { geometry: "1280x800" },
       maxSessionsPerUser: 3,
       service: null,
+      launcher: null,
     });
     expect(doc.pool).toMatchObject({ originPatterns: [], allowPrivateOrigins: true, requireApproval: true });
     expect(doc.nodes).toEqual([

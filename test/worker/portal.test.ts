@@ -194,6 +194,19 @@ describe("portal: desktops", () => {
   });
 });
 
+describe("portal: terminate", () => {
+  it("answers another user's or a missing session 404, and one its node cannot end 409, on the page and in JSON", async () => {
+    const dave = await signIn("dave");
+    const other = await send("/portal/sessions/pt-carol-1/terminate", { cookie: dave.cookie, form: { _csrf: dave.csrf } });
+    expect(other.status).toBe(404);
+    expect(await other.text()).toContain("Not found");
+    const carol = await signIn("carol");
+    const own = await send("/portal/sessions/pt-carol-1/terminate", { cookie: carol.cookie, form: { _csrf: carol.csrf }, headers: { Accept: "application/json" } });
+    expect(own.status, await own.clone().text()).toBe(409);
+    expect(await own.json()).toMatchObject({ error: { code: expect.stringMatching(/CONFLICT|NODE_NOT_CONNECTED/) } });
+  });
+});
+
 describe("portal: security", () => {
   it("redirects pages to the sign-in and answers 401 to the pages' calls without a session", async () => {
     const page = await send("/portal/desktop?profile=pt-desk");

@@ -30,6 +30,7 @@ const profile: Profile = {
   acl: {},
   x2goOptions: {},
   service: null,
+  launcher: null,
   createdAt: 0,
   updatedAt: 0,
 };

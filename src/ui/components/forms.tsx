@@ -57,6 +57,7 @@ export const NOTICES: Record<string, string> = {
   "pool-updated": "Pool settings saved.",
   approved: "The server is approved: it takes sessions from now on.",
   "session-disconnected": "The session's live connections were closed; the session itself keeps running.",
+  "session-terminated": "The session was ended on its server; its connections were closed.",
   "user-disconnected": "The user's live connections were closed on every connected server.",
   "user-disconnect-incomplete": "Some servers did not confirm the disconnect (channel down or no answer): the user's connections there may still be open. The broker's log names them.",
 };

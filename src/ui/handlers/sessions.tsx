@@ -1,12 +1,14 @@
 /**
  * Sessions across the cluster (`listSessions`), filtered by user and server, and disconnecting:
  * one session's live connections on its server, or one user's on every connected server (the
- * same functions as the admin API; the clients see close code 4000 with the reason).
+ * same functions as the admin API; the clients see close code 4000 with the reason), and
+ * terminating a launched session (as `DELETE /v1/sessions/:id` does for an admin).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { DEFAULT_DISCONNECT_REASON, disconnectOnServer, disconnectUser } from "../../cluster/node-commands.ts";
 import { poolNameSchema, serverIdSchema } from "../../protocol.ts";
+import { ENDED_BY_ADMIN, terminateOnServer } from "../../sessions/launch.ts";
 import { listSessions } from "../../sessions/user-sessions.ts";
 import { validate } from "../../core/validation.ts";
 import { noticeText } from "../components/forms.tsx";
@@ -25,6 +27,9 @@ export const disconnectForm = z.union([
   z.object({ user: z.string().min(1).max(256) }),
 ]);
 
+/** A launched session on its server. */
+export const terminateForm = z.object({ pool: poolNameSchema, serverId: serverIdSchema, sessionId: z.string().min(1).max(256) });
+
 export const sessionUiRoutes = new Hono<UiEnv>()
   .get("/sessions", validate("query", filterQuery), async (c) => {
     const { user, server, notice } = c.req.valid("query");
@@ -40,4 +45,9 @@ export const sessionUiRoutes = new Hono<UiEnv>()
     }
     await disconnectOnServer(c.env, form.pool, form.serverId, { sessionId: form.sessionId }, DEFAULT_DISCONNECT_REASON);
     return c.redirect("/admin/sessions?notice=session-disconnected", 303);
+  })
+  .post("/sessions/terminate", async (c) => {
+    const form = await readForm(c, terminateForm);
+    await terminateOnServer(c.env, form.pool, form.serverId, form.sessionId, ENDED_BY_ADMIN);
+    return c.redirect("/admin/sessions?notice=session-terminated", 303);
   });

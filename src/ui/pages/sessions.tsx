@@ -1,4 +1,4 @@
-/** Desktop sessions across the cluster, filterable by user and by server, each with a disconnect button (and one per user). */
+/** Desktop sessions across the cluster, filterable by user and by server, each with a disconnect button (and one per user), and terminate for launched ones. */
 import { Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
 import { utc } from "../format.ts";
@@ -14,6 +14,7 @@ export interface SessionsPageProps {
 }
 
 const DISCONNECT_PATH = "/admin/sessions/disconnect";
+const TERMINATE_PATH = "/admin/sessions/terminate";
 
 export function SessionsPage({ session, sessions, user, server, notice }: SessionsPageProps) {
   const filtered = user !== "" || server !== "";
@@ -21,7 +22,8 @@ export function SessionsPage({ session, sessions, user, server, notice }: Sessio
     <Layout title="Sessions" session={session} current="sessions">
       <Notice text={notice} />
       <p class="muted">
-        Disconnect ends the live relayed connections (the client sees close code 4000 and the reason); the desktop session keeps running and can be resumed.
+        Disconnect ends the live relayed connections (the client sees close code 4000 and the reason); the desktop session keeps running and can be resumed. Terminate ends a
+        session the broker launched (its launcher stops it on the node).
       </p>
       <form method="get" action="/admin/sessions" class="filters" role="search" aria-label="Filter sessions">
         <label for="filter-user">User</label>
@@ -65,7 +67,10 @@ export function SessionsPage({ session, sessions, user, server, notice }: Sessio
                 <td>
                   <code>{row.id}</code>
                 </td>
-                <td>{row.state}</td>
+                <td>
+                  {row.state}
+                  {row.message ? <div class="muted">{row.message}</div> : null}
+                </td>
                 <td>{utc(row.startedAt)}</td>
                 <td>{row.display ?? "—"}</td>
                 <td>
@@ -75,6 +80,9 @@ export function SessionsPage({ session, sessions, user, server, notice }: Sessio
                 <td>{row.serverStatus}</td>
                 <td class="actions">
                   <RowAction action={DISCONNECT_PATH} session={session} label="Disconnect" subject={`session ${row.id} of ${row.user}`} fields={{ pool: row.pool, serverId: row.serverId, sessionId: row.id }} />
+                  {row.profileId ? (
+                    <RowAction action={TERMINATE_PATH} session={session} label="Terminate" subject={`session ${row.id} of ${row.user}`} fields={{ pool: row.pool, serverId: row.serverId, sessionId: row.id }} />
+                  ) : null}
                 </td>
               </tr>
             ))}

@@ -77,7 +77,7 @@ describe("the control channel", () => {
     const { send, requests } = recordingSend(() => okReply(100));
     const deps = fakeDeps({ send, openSocket: broker.openSocket });
     const closed: unknown[] = [];
-    const agent = await startAgent(config, deps, { disconnect: async (target, reason) => (closed.push({ target, reason }), { closed: 1 }) });
+    const agent = await startAgent(config, deps, { handlers: { disconnect: async (target, reason) => (closed.push({ target, reason }), { closed: 1 }) } });
     await vi.waitFor(() => expect(agent.channel.connected).toBe(true));
     // The first beat may go over HTTP before the channel is open; the next ones go on the channel.
     await vi.waitFor(() => expect(broker.last.messages.some((message) => (message as { method?: string }).method === "heartbeat")).toBe(true));

@@ -5,7 +5,7 @@ const minimal = { id: "p1", name: "Profile 1", pool: "default", mode: "relay" };
 
 describe("profileSchema", () => {
   it("fills defaults: whole pool, TERMINAL, no policy, no ACL, no options, 3 sessions per user", () => {
-    expect(profileSchema.parse(minimal)).toEqual({ ...minimal, hosts: [], command: "TERMINAL", policy: null, acl: {}, x2goOptions: {}, maxSessionsPerUser: 3, service: null });
+    expect(profileSchema.parse(minimal)).toEqual({ ...minimal, hosts: [], command: "TERMINAL", policy: null, acl: {}, x2goOptions: {}, maxSessionsPerUser: 3, service: null, launcher: null });
   });
 
   it("fills ACL rule defaults: empty lists and deny-allow", () => {

@@ -207,6 +207,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
       params: { sessionId: { valid: BOB_SESSION_ID, schema: z.string().min(1).max(256) } },
       body: json({ profileId: PROFILE_ID }, ["profileId"]),
     },
+    "DELETE /v1/sessions/:sessionId": { role: "user", params: { sessionId: { valid: BOB_SESSION_ID, schema: z.string().min(1).max(256) } } },
     "GET /v1/admin/pools/:pool/export": { role: "admin", params: poolParam },
     "POST /v1/admin/pools/:pool/import": {
       role: "admin",
@@ -230,6 +231,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     },
     "GET /admin/sessions": { role: "ui", query: { valid: {}, schemas: { user: z.string().trim().max(256), server: z.string().trim().max(256), notice: z.string().max(32) } } },
     "POST /admin/sessions/disconnect": { role: "ui" },
+    "POST /admin/sessions/terminate": { role: "ui" },
     "GET /admin/pools": { role: "ui", query: notice },
     "POST /admin/pools": { role: "ui" },
     "GET /admin/pools/:pool": { role: "ui", params: poolParam },
