@@ -28,6 +28,8 @@ export interface AgentOptions {
   logFile: string;
   /** The config's `gateway` section (agent/gateway/config.ts), as JSON; absent, the agent runs no gateway. */
   gateway?: Record<string, unknown>;
+  /** The config's `launchers` section (agent/launch/config.ts), as JSON; absent, the node launches nothing. */
+  launchers?: Record<string, unknown>;
   /** The config's `sessionSource` (e.g. `{ type: "x2go", command: … }`); default: the `sessions` file. */
   sessionSource?: Record<string, unknown>;
 }
@@ -65,6 +67,7 @@ function writeAgentConfig(broker: BrokerEndpoint, options: AgentOptions): string
     maxBackoffMs: 5000,
     shutdownTimeoutMs: 2000,
     ...(options.gateway ? { gateway: options.gateway } : {}),
+    ...(options.launchers ? { launchers: options.launchers } : {}),
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   return configPath;
