@@ -1,7 +1,7 @@
 /**
  * A stand-in desktop endpoint for `npm start`'s demo nodes, on loopback. A WebSocket client that
  * offers the `binary` subprotocol (noVNC, as the portal's desktop page does) gets a real RFB
- * desktop (scripts/demo-rfb.ts); any other is greeted with who the broker says it is for, then
+ * desktop (agent/launchers/lib/demo-rfb.ts); any other is greeted with who the broker says it is for, then
  * echoed (`npm run demo:connect`). Like a real node it keeps the sessions it serves and reports
  * them through the agent's session file: a new session (the broker's `rsv_` reservation) gets a
  * name of its own, runs while connected and is suspended when its last connection closes. Real
@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
-import { serveDemoDesktop } from "./demo-rfb.ts";
+import { serveDemoDesktop } from "../agent/launchers/lib/demo-rfb.ts";
 
 export interface DemoOrigin {
   url: string;

@@ -1,7 +1,8 @@
 /**
- * Launcher "demo": one small WebSocket "desktop" per session (demo-desktop.ts), in its own
- * process group, owned by the agent's user; nothing to install. What `npm start` uses, so the
- * demo shows sessions starting, appearing, resuming after a disconnect and ending.
+ * Launcher "demo": one small WebSocket desktop per session (demo-desktop.ts: RFB for noVNC, a
+ * greeting and echo for other clients), in its own process group, owned by the agent's user;
+ * nothing to install. What `npm start` uses, so the demo shows sessions starting, appearing,
+ * resuming after a disconnect and ending.
  *
  * params: { "lifetimeMs"?: number } (default 8 h, at most 24 h): the desktop ends by itself then.
  * handle: { pid, port }.

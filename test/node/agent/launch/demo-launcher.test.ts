@@ -1,7 +1,8 @@
 /**
  * The shipped `demo` launcher for real (agent/launchers/demo): the session manager starts a demo
  * desktop per session, the node gateway bridges an asserted WebSocket to it, a closed client
- * leaves the session suspended and a new connection resumes the same desktop, stop ends it.
+ * leaves the session suspended and a new connection resumes the same desktop, stop ends it; a
+ * client offering `binary` gets RFB (noVNC), any other the greeting and echo.
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -69,6 +70,27 @@ describe("the demo launcher", () => {
     await eventually(async () => !(await isAlive(pid)), 3_000, "the demo desktop to exit");
     const refused = await connect(gateway.url, await mintAssertion({ login: "alice", sessionId: "ses_demo1" }));
     expect(refused.ok ? 101 : refused.status).toBe(404);
+  });
+
+  it("serves a real RFB desktop to a client offering `binary` (noVNC), the text greeting to others", async () => {
+    const { gateway, manager, stateDir } = await demoNode();
+    await manager.start(startRequest("demo", "ses_rfb"));
+    await desktopPid(stateDir, "ses_rfb");
+    const text = await openLogged(gateway.url, await mintAssertion({ login: "alice", sessionId: "ses_rfb" }));
+    expect((text.received[0] ?? (await nextMessage(text.ws)).data).toString()).toContain("connection 1 to this desktop");
+
+    const rfb = await openLogged(gateway.url, await mintAssertion({ login: "alice", sessionId: "ses_rfb" }), ["binary"]);
+    expect(rfb.ws.protocol).toBe("binary");
+    const version = rfb.received[0] ?? (await nextMessage(rfb.ws)).data;
+    expect(version.toString("latin1")).toBe("RFB 003.008\n");
+    rfb.ws.send(Buffer.from("RFB 003.008\n", "latin1"));
+    expect([...(await nextMessage(rfb.ws)).data]).toEqual([1, 1]);
+    rfb.ws.send(Buffer.from([1]));
+    expect([...(await nextMessage(rfb.ws)).data]).toEqual([0, 0, 0, 0]);
+    rfb.ws.send(Buffer.from([1]));
+    const init = (await nextMessage(rfb.ws)).data;
+    expect([init.readUInt16BE(0), init.readUInt16BE(2)]).toEqual([800, 480]);
+    expect(init.subarray(24).toString("latin1")).toBe("demo desktop on desk01");
   });
 
   it("gives each user their own desktop, and another user's assertion cannot open it", async () => {

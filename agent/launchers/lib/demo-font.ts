@@ -1,4 +1,4 @@
-/** A 3 × 5 pixel font for the demo desktop (scripts/demo-rfb.ts): upper case, digits, a few signs. */
+/** A 3 × 5 pixel font for the demo desktop (demo-rfb.ts): upper case, digits, a few signs. */
 const GLYPHS: Record<string, string> = {
   A: "010101111101101", B: "110101110101110", C: "011100100100011", D: "110101101101110", E: "111100110100111",
   F: "111100110100100", G: "011100101101011", H: "101101111101101", I: "111010010010111", J: "001001001101010",

@@ -1,9 +1,10 @@
 /**
- * A small real RFB (VNC) desktop for `npm start`'s demo nodes, spoken over a WebSocket the way
- * websockify hands one to noVNC: RFB 3.8, no authentication, raw encoding, 32-bit true colour in
- * the client's pixel format. It shows who it is for (node, user, session, connection count, the
- * time), paints where the pointer drags, prints what is typed, says when Ctrl-Alt-Del arrives,
- * shows text pasted from the client's clipboard and puts a greeting on it. Nothing to install.
+ * A small real RFB (VNC) desktop for the `demo` launcher's sessions (demo-desktop.ts), spoken over
+ * a WebSocket the way websockify hands one to noVNC: RFB 3.8, no authentication, raw encoding,
+ * 32-bit true colour in the client's pixel format. It shows who it is for (node, user, session,
+ * connection count, the time), paints where the pointer drags, prints what is typed, says when
+ * Ctrl-Alt-Del arrives, shows text pasted from the client's clipboard and puts a greeting on it.
+ * Nothing to install.
  */
 import type { WebSocket } from "ws";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from "./demo-font.ts";
