@@ -29,6 +29,8 @@ export type ErrorCode =
   | "NODE_FAILED"
   /** The node's launcher refused or failed a start; the message is the launcher's, for the user. */
   | "LAUNCH_FAILED"
+  /** A wait-line entry that ended without a place: it expired or an admin removed it. */
+  | "NO_LONGER_QUEUED"
   | "INTERNAL";
 
 export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
@@ -48,6 +50,8 @@ export function codeToStatus(code: ErrorCode): ContentfulStatusCode {
     case "SESSION_LIMIT_REACHED":
     case "NODE_NOT_CONNECTED":
       return 409;
+    case "NO_LONGER_QUEUED":
+      return 410;
     case "PAYLOAD_TOO_LARGE":
       return 413;
     case "UNSUPPORTED_MEDIA_TYPE":

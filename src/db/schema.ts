@@ -137,6 +137,8 @@ export const profiles = sqliteTable(
     service: text("service"),
     /** JSON `{ name, params }`: the node launcher that creates each new session, or null. */
     launcher: text("launcher"),
+    /** JSON `{ enabled, maxLength, maxWaitSeconds }`: the profile's wait line, or null. */
+    queue: text("queue"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -64,6 +64,13 @@ export class PlacementStore {
     return this.reservations;
   }
 
+  /** When the next live reservation lapses, or null. */
+  earliestExpiry(nowMs: number): number | null {
+    let earliest: number | null = null;
+    for (const reservation of this.liveReservations(nowMs)) if (earliest === null || reservation.expiresAt < earliest) earliest = reservation.expiresAt;
+    return earliest;
+  }
+
   reservationsFor(serverId: string, nowMs: number): Reservation[] {
     return this.reservations.filter((reservation) => reservation.serverId === serverId && reservation.expiresAt > nowMs);
   }

@@ -67,6 +67,7 @@ export class PoolNodesObject extends DurableObject<Env> {
     this.meta.pool = settings.pool;
     this.meta.intervalMs = settings.intervalMs;
     this.meta.originRules = settings.originRules;
+    this.capacityChanged();
   }
 
   /** Adds or re-keys a node after enrolment (or recovery); a new key resets its sequence and closes its channel. */
@@ -133,6 +134,7 @@ export class PoolNodesObject extends DurableObject<Env> {
     this.channels.keyChanged(serverId, null);
     this.placement.deleteReservationsOf(serverId);
     this.requests.forget(serverId);
+    this.capacityChanged();
   }
 
   /** `GET /v1/agent/channel`, forwarded by the Worker: verifies the node's token and accepts its channel. */
@@ -167,13 +169,25 @@ export class PoolNodesObject extends DurableObject<Env> {
     return this.channels.disconnectEverywhere(target, reason, Date.now());
   }
 
-  /** Liveness: marks overdue nodes down and schedules the next check. */
+  /** Liveness: marks overdue nodes down, lets the subclass do its timed work, and schedules the next wake-up. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const expired = expiredNodes(this.nodes.listNodes(), this.meta.intervalMs, Date.now());
     this.nodes.markDown(expired);
     if (expired.length > 0) log.info(`pool ${this.meta.pool}: marked down ${expired.join(", ")}`);
+    await this.woken();
     await this.ensureAlarm();
+  }
+
+  /** Something that can free or add capacity happened (a beat, an admin's change, a session ended). */
+  protected capacityChanged(): void {}
+
+  /** The subclass's timed work, run on every alarm. */
+  protected async woken(): Promise<void> {}
+
+  /** When the subclass next needs an alarm, or null. */
+  protected wakeAt(): number | null {
+    return null;
   }
 
   /** A beat the node proved it sent (signed, or on its channel): stored, confirming reservations its sessions fill. */
@@ -182,6 +196,7 @@ export class PoolNodesObject extends DurableObject<Env> {
     this.nodes.saveBeat(node.serverId, seq, nowMs, body);
     const held = this.placement.reservationsFor(node.serverId, nowMs);
     if (held.length > 0) this.placement.deleteReservations(confirmedReservations(held, body.sessions));
+    this.capacityChanged();
     await this.ensureAlarm();
     return { status: nodeStatus({ status: "up", draining: node.draining, approved: node.approved }), draining: node.draining, intervalMs: this.meta.intervalMs };
   }
@@ -190,6 +205,7 @@ export class PoolNodesObject extends DurableObject<Env> {
   protected changeNode(serverId: string, change: () => void): Promise<Result<AdminServerView, PoolFailure>> {
     if (!this.nodes.getNode(serverId)) return Promise.resolve(err("unknown-server"));
     change();
+    this.capacityChanged();
     return this.getServer(serverId);
   }
 
@@ -204,10 +220,12 @@ export class PoolNodesObject extends DurableObject<Env> {
     return this.nodes.listNodes().map((node) => toServerView(node, pool, pending.get(node.serverId) ?? 0, originRules, channels.has(node.serverId), launched.get(node.serverId)));
   }
 
-  private async ensureAlarm(): Promise<void> {
-    if (this.alarmAt !== null) return;
-    const next = nextAlarmAt(this.nodes.listNodes(), this.meta.intervalMs);
-    if (next === null) return;
+  /** Sets the alarm to the earliest wake-up anyone needs, unless one at least as early is set. */
+  protected async ensureAlarm(): Promise<void> {
+    const times = [nextAlarmAt(this.nodes.listNodes(), this.meta.intervalMs), this.wakeAt()].filter((at): at is number => at !== null);
+    if (times.length === 0) return;
+    const next = Math.min(...times);
+    if (this.alarmAt !== null && this.alarmAt <= next) return;
     this.alarmAt = next;
     await this.ctx.storage.setAlarm(next);
   }

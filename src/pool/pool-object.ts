@@ -10,6 +10,7 @@ import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { findPool } from "../db/queries.ts";
 import type { Env } from "../env.ts";
+import { randomId } from "../core/crypto.ts";
 import { createScriptRunner } from "../sandbox/script-runner.ts";
 import { type LaunchDeps, launchReserved, terminateLaunched } from "./launches.ts";
 import type { Decision } from "./placement-store.ts";
@@ -19,17 +20,75 @@ import { PoolNodesObject } from "./pool-nodes-object.ts";
 import { type RelayTarget, relayTargetOf, sessionsOn } from "./projections.ts";
 import type { PoolSession, SelectOutcome, SelectRequest } from "./select-request.ts";
 import { Selector } from "./selector.ts";
+import type { WaitView } from "./wait-line.ts";
+import { type PlaceOrQueue, type QueueAsk, WaitLineKeeper } from "./wait-line-keeper.ts";
+import { WaitLineStore } from "./wait-line-store.ts";
 
 export type { HeartbeatInput, NodeRequestInput, PoolSettings } from "./pool-nodes-object.ts";
+
+/** A long-poll or SSE wait on one entry is held at most this long per call. */
+export const MAX_WATCH_MS = 60_000;
 
 export class PoolObject extends PoolNodesObject {
   private readonly policy: PolicyLoader;
   private readonly selector: Selector;
+  private readonly line: WaitLineKeeper;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.policy = new PolicyLoader(this.meta, async () => (await findPool(env.DB, this.meta.pool))?.policy ?? null);
     this.selector = new Selector({ meta: this.meta, policy: this.policy, placement: this.placement, runScript: createScriptRunner(env.LOADER), serverViews: () => this.serverViews() });
+    this.line = new WaitLineKeeper({
+      store: new WaitLineStore(ctx.storage.sql),
+      serialized: (work) => this.selector.serialized(work),
+      selectNow: (request, options) => this.selector.selectNow(request, options),
+      launch: (serverId, request) => launchReserved(this.launchDeps(), serverId, request, Date.now()),
+      now: Date.now,
+      newId: () => randomId("wq"),
+      rescheduled: () => void this.ensureAlarm(),
+    });
+  }
+
+  /** A start of a queueing profile: placed now, or a place in the pool's wait line (wait-line-keeper.ts). */
+  async placeOrQueue(ask: QueueAsk): Promise<PlaceOrQueue> {
+    return this.line.placeOrQueue(ask);
+  }
+
+  /** A wait-line entry of `login` (null: an admin), after it changes or `waitMs` passes; undefined when not theirs. */
+  async watchQueued(id: string, login: string, waitMs: number, knownPosition?: number): Promise<WaitView | undefined> {
+    return this.line.watch(id, login, Math.min(waitMs, MAX_WATCH_MS), knownPosition);
+  }
+
+  async queuedEntry(id: string, login: string | null): Promise<WaitView | undefined> {
+    return this.line.viewNow(id, login);
+  }
+
+  async cancelQueued(id: string, login: string): Promise<boolean> {
+    return this.line.cancel(id, login);
+  }
+
+  /** The line in order, for the admin. */
+  async listQueue(): Promise<WaitView[]> {
+    return this.line.list();
+  }
+
+  async removeQueued(id: string): Promise<boolean> {
+    return this.line.remove(id);
+  }
+
+  protected override capacityChanged(): void {
+    if (this.line.hasWaiting()) void this.line.pass();
+  }
+
+  protected override async woken(): Promise<void> {
+    this.line.expire();
+    await this.line.pass();
+  }
+
+  /** The line's next expiry or purge; while people wait, also the next reservation to lapse (it frees a slot). */
+  protected override wakeAt(): number | null {
+    const times = [this.line.nextWakeAt(), this.line.hasWaiting() ? this.placement.earliestExpiry(Date.now()) : null].filter((at): at is number => at !== null);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   /**
@@ -63,7 +122,9 @@ export class PoolObject extends PoolNodesObject {
 
   /** Ends a launched session on its node; it leaves the lists at once. */
   async terminateSession(serverId: string, sessionId: string, reason: string): Promise<Result<void, CommandFailure>> {
-    return terminateLaunched(this.launchDeps(), serverId, sessionId, reason, Date.now());
+    const ended = await terminateLaunched(this.launchDeps(), serverId, sessionId, reason, Date.now());
+    if (ended.ok) this.capacityChanged();
+    return ended;
   }
 
   /**
@@ -83,6 +144,7 @@ export class PoolObject extends PoolNodesObject {
   async markSuspect(serverId: string, reservationId: string): Promise<void> {
     this.nodes.markDown([serverId]);
     this.placement.deleteReservations([reservationId]);
+    this.capacityChanged();
   }
 
   /** Where a server is, for the relay's fallback after a re-selection. */

@@ -37,13 +37,21 @@ export class Selector {
    */
   select(request: SelectRequest): Promise<SelectOutcome> {
     if (request.dryRun) return this.selectNow(request);
-    const run = this.#selecting.then(() => this.selectNow(request));
+    return this.serialized(() => this.selectNow(request));
+  }
+
+  /** Runs `work` behind the running selections, and the next ones behind it (the wait line's passes). */
+  serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#selecting.then(work);
     this.#selecting = run.catch(() => undefined);
     return run;
   }
 
-  /** One selection at once, not queued: only for callers that are already serialized (and the select bench). */
-  async selectNow(request: SelectRequest): Promise<SelectOutcome> {
+  /**
+   * One selection at once, not queued: only for callers that are already serialized (and the
+   * select bench). `logFailure: false` keeps a wait line's retries out of the decision log.
+   */
+  async selectNow(request: SelectRequest, options: { logFailure?: boolean } = {}): Promise<SelectOutcome> {
     const { meta, placement } = this.#deps;
     const policy = request.policy === undefined ? await this.#deps.policy.current() : parsePolicy(request.policy);
     if (!policy.ok) return err({ code: "BAD_REQUEST", message: "the policy is invalid", trace: [] });
@@ -59,7 +67,7 @@ export class Selector {
       runScript: this.#deps.runScript,
     });
     if (effects.nextRoundRobinCounter !== undefined) meta.roundRobinCounter = effects.nextRoundRobinCounter;
-    if (effects.decision) placement.logDecision(effects.decision);
+    if (effects.decision && (outcome.ok || options.logFailure !== false)) placement.logDecision(effects.decision);
     if (effects.reservation) placement.addReservation(effects.reservation);
     return outcome;
   }

@@ -53,6 +53,23 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE reservations ADD COLUMN launch TEXT;
   `,
+  // The wait line (wait-line.ts): starts waiting for a free server, first come first served.
+  `
+  CREATE TABLE wait_line (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    deadline_at INTEGER NOT NULL,
+    start TEXT NOT NULL,
+    status TEXT NOT NULL,
+    placed TEXT,
+    failed TEXT,
+    settled_at INTEGER
+  );
+  `,
 ];
 
 export const POOL_SCHEMA_VERSION = MIGRATIONS.length;

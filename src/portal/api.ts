@@ -35,7 +35,7 @@ export const portalApiRoutes = new Hono<PortalEnv>()
     const { profileId } = c.req.valid("json");
     await requireBrowserProfile(c, profileId);
     const answer = await startSession(c.env, c.get("identity"), profileId, clientContext(c), {});
-    return c.json(answer, answer.state === "starting" ? 202 : 201);
+    return c.json(answer, answer.state === "running" ? 201 : 202);
   })
   .post("/sessions/:sessionId/connect", rateLimit(TICKET_RULE, userKey), validate("param", portalSessionParamSchema), validate("json", portalStartSchema), async (c) => {
     const { profileId } = c.req.valid("json");

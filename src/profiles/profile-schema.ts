@@ -77,6 +77,18 @@ const RESERVED_OPTION_KEYS = new Set(["name", "host", "command"]);
  * …) are stored as given; which ones reach a client is the X2Go route's choice. `acl-*` and
  * `broker-*` keys are refused: ACLs are `acl`, and broker behaviour is the pool's policy.
  */
+/** Bounds of a profile's wait line. */
+export const MAX_QUEUE_LENGTH = 10_000;
+export const MAX_QUEUE_WAIT_SECONDS = 86_400;
+
+/** `queue`: whether starts wait in line when the pool is full, how many may wait, for how long. */
+export const profileQueueSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  maxLength: z.number().int().min(1).max(MAX_QUEUE_LENGTH).default(100),
+  maxWaitSeconds: z.number().int().min(10).max(MAX_QUEUE_WAIT_SECONDS).default(600),
+});
+export type ProfileQueue = z.infer<typeof profileQueueSchema>;
+
 function profileSchemas(text: TextSchema) {
   const x2goOptions = z
     .record(
@@ -118,11 +130,14 @@ function profileSchemas(text: TextSchema) {
      * an executable in the agent's launchers directory), or null: sessions are whatever nodes report.
      */
     launcher: z.strictObject({ name: launcherNameSchema, params: boundedJsonObjectSchema.default({}) }).nullable().default(null),
+    /** A wait line for starts that find every server full (DCV's EnqueueRequest), or null: such a start is 503. */
+    queue: profileQueueSchema.nullable().default(null),
   });
   return { x2goOptions, body, profile: body.extend({ id: profileIdSchema }) };
 }
 
 const written = profileSchemas(writtenText);
+
 
 export const x2goOptionsSchema = written.x2goOptions;
 export type X2goOptions = z.infer<typeof x2goOptionsSchema>;

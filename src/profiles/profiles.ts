@@ -67,6 +67,7 @@ export function profileFromRow(row: ProfileRow): Profile {
     maxSessionsPerUser: row.maxSessionsPerUser,
     service: row.service,
     launcher: readJson(row.launcher),
+    queue: readJson(row.queue),
   });
   if (!parsed.success) throw new BrokerError("INTERNAL", `stored profile ${row.id} is invalid: ${describeIssues(parsed.error)}`);
   return { ...parsed.data, createdAt: row.createdAt, updatedAt: row.updatedAt };
@@ -86,6 +87,7 @@ function rowFromSpec(spec: ProfileSpec, createdAt: number, updatedAt: number): P
     maxSessionsPerUser: spec.maxSessionsPerUser,
     service: spec.service,
     launcher: spec.launcher === null ? null : JSON.stringify(spec.launcher),
+    queue: spec.queue === null ? null : JSON.stringify(spec.queue),
     createdAt,
     updatedAt,
   };

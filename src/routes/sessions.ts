@@ -45,7 +45,7 @@ export const sessionRoutes = new Hono<AppEnv>()
       const { profileId, data } = c.req.valid("json");
       const context = { clientIp: c.get("clientIp"), requestUrl: c.req.url };
       const answer = await startSession(c.env, c.get("identity"), profileId, context, data);
-      return c.json(answer, answer.state === "starting" ? 202 : 201);
+      return c.json(answer, answer.state === "running" ? 201 : 202);
     },
   )
   .post(

@@ -67,14 +67,12 @@ function profileScope(profile: Profile, data: Record<string, unknown>): Pick<Sel
   };
 }
 
+/** The placement a session start of the caller with the profile asks the pool for. */
+export function sessionStartRequest(identity: Identity, profile: Profile, clientIp: string | undefined, data: Record<string, unknown>): SelectRequest {
+  return { action: "session/start", user: placementUser(identity), local: clientLocal(clientIp), ...profileScope(profile, data) };
+}
+
 /** Runs the profile's pool chain for a new session of the caller (or a resume the chain finds). */
 export async function placeSession(env: Env, identity: Identity, profile: Profile, clientIp: string | undefined, data: Record<string, unknown>): Promise<SelectDecision> {
-  return decisionOf(
-    await poolStub(env, profile.pool).select({
-      action: "session/start",
-      user: placementUser(identity),
-      local: clientLocal(clientIp),
-      ...profileScope(profile, data),
-    }),
-  );
+  return decisionOf(await poolStub(env, profile.pool).select(sessionStartRequest(identity, profile, clientIp, data)));
 }

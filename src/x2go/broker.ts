@@ -21,6 +21,8 @@ import type { PoolSession, SelectDecision } from "../pool/select-request.ts";
 import type { Profile } from "../profiles/profile-schema.ts";
 import { profilesFor, requireProfileAccess } from "../profiles/profiles.ts";
 import { placeSession } from "../sessions/placement.ts";
+import { queueOrPlace } from "../sessions/wait-line.ts";
+import { X2GO_GRACE_MS } from "../pool/wait-line.ts";
 import { DEFAULT_REDIRECT_PORT, redirectTarget } from "../sessions/user-sessions.ts";
 import { authenticateX2go, bearerAuth } from "./auth.ts";
 import type { X2goParams } from "./form.ts";
@@ -34,6 +36,14 @@ export type Frontend = "plain" | "json";
 export const TESTCON_TASK = "testcon";
 /** selectsession's host for an unknown or refused profile (x2gobroker's unknown-profile answer). */
 export const NO_SERVER_HOST = "no-server-available";
+
+/**
+ * The pseudo-host that tells an X2Go client its place (x2gobroker's way of saying "no server":
+ * the client shows the host it could not reach). A DNS-safe label.
+ */
+export function queuedHost(position: number): string {
+  return `all-servers-busy-you-are-number-${position}-in-line`;
+}
 /** selectsession's host when no server of the profile can take the session. */
 export const NO_X2GO_SERVER_HOST = "no-X2Go-Server-available";
 /** What the placement chain's `data` says about the request, for policy steps. */
@@ -106,7 +116,10 @@ async function selectServer(env: Env, identity: Identity, profileId: string, cli
   }
   let decision: SelectDecision;
   try {
-    decision = await placeSession(env, identity, profile, clientIp, PLACEMENT_DATA);
+    // X2Go clients cannot wait inside the protocol: the place is kept for a grace time between tries.
+    const placed = profile.queue?.enabled ? await queueOrPlace(env, identity, profile, clientIp, PLACEMENT_DATA, null, X2GO_GRACE_MS) : await placeSession(env, identity, profile, clientIp, PLACEMENT_DATA);
+    if ("state" in placed) return { server: queuedHost(placed.queued.position), port: profilePort(profile) };
+    decision = placed;
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error;
     log.warn(`x2go selectsession ${profile.id} for ${JSON.stringify(identity.login)}: ${error.code}: ${error.message}`);

@@ -32,6 +32,8 @@ export interface AgentOptions {
   launchers?: Record<string, unknown>;
   /** The config's `sessionSource` (e.g. `{ type: "x2go", command: … }`); default: the `sessions` file. */
   sessionSource?: Record<string, unknown>;
+  /** Runs `agent run` as this user (root only), e.g. the unprivileged `edge-agent`; its `dir` must be theirs. */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface AgentHandle {
@@ -54,7 +56,7 @@ function writeAgentConfig(broker: BrokerEndpoint, options: AgentOptions): string
   const staticDataFile = join(options.dir, "static.json");
   const sessionsFile = join(options.dir, "sessions.json");
   writeFileSync(staticDataFile, JSON.stringify(options.staticData, null, 2));
-  writeFileSync(sessionsFile, JSON.stringify({ sessions: options.sessions ?? [] }));
+  if (!options.sessionSource) writeFileSync(sessionsFile, JSON.stringify({ sessions: options.sessions ?? [] }));
   const configPath = join(options.dir, "agent.json");
   const config = {
     brokerUrl: broker.url,
@@ -96,7 +98,8 @@ export async function enrolAgent(broker: BrokerEndpoint, options: AgentOptions):
     start() {
       if (isRunning()) return;
       const log = openSync(options.logFile, "a");
-      child = spawn(process.execPath, [AGENT_MAIN, "run", "--config", configPath], { cwd: ROOT, stdio: ["ignore", log, log] });
+      const user = options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {};
+      child = spawn(process.execPath, [AGENT_MAIN, "run", "--config", configPath], { cwd: ROOT, stdio: ["ignore", log, log], ...user });
       closeSync(log);
     },
     async stop(signal: NodeJS.Signals = "SIGTERM") {

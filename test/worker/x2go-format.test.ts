@@ -31,6 +31,7 @@ const profile: Profile = {
   x2goOptions: {},
   service: null,
   launcher: null,
+  queue: null,
   createdAt: 0,
   updatedAt: 0,
 };
