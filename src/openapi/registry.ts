@@ -29,6 +29,7 @@ import { selectBodySchema, selectUserSchema } from "../sessions/placement-reques
 import { createUserSchema, updateUserSchema } from "../users/users.ts";
 import { nameSchema } from "./json-schema.ts";
 import type { RouteSpec } from "./route-spec.ts";
+import { queueRoutes } from "./queue-routes.ts";
 import { sessionRoutes } from "./session-routes.ts";
 import { tunnelRoutes } from "./tunnel-routes.ts";
 
@@ -224,4 +225,4 @@ const admins: RouteSpec[] = [
 ];
 
 /** Every documented route, in the order the reference shows them. */
-export const ROUTES: readonly RouteSpec[] = [...meta, ...agent, ...users, ...tunnelRoutes, ...pools, ...servers, ...policies, ...admins];
+export const ROUTES: readonly RouteSpec[] = [...meta, ...agent, ...users, ...queueRoutes, ...tunnelRoutes, ...pools, ...servers, ...policies, ...admins];

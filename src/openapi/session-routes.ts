@@ -23,6 +23,7 @@ export function sessionRoutes(placementErrors: readonly ErrorCode[]): RouteSpec[
         description:
           "`{ serverId, hostname, pool, profileId, mode, sessionId, resumed, state, message?, relay?: { url, ticket, expiresAt, protocol, connectUrl }, redirect?: { host, port } }`. " +
           "A profile with a `launcher` starts the session on the node first: 201 `state: running` when it runs, 202 `state: starting` (no relay yet, the launcher's `message`) when the node's scheduler queued it; resume it once `GET /v1/sessions` lists it running. A launcher's refusal or failure is 502 `LAUNCH_FAILED` with its message. " +
+          "A profile with a `queue` answers a start that finds every server full with 202 `state: queued` and `queued: { id, position, since, expiresAt, estimateSeconds?, message }` instead of 503 (a full line, or none, keeps the 503); follow it with `GET /v1/queue/{queueId}`. " +
           "To connect, open `relay.url` offering `relay.protocol` (`broker-ticket.<ticket>`) as a WebSocket subprotocol, alone or before others, or open `relay.connectUrl` (`url?ticket=<ticket>`). " +
           "A profile the caller may not use is answered like a missing one (404); a new session beyond the profile's `maxSessionsPerUser` (sessions plus pending starts in the pool) is 409 `SESSION_LIMIT_REACHED`.",
       },

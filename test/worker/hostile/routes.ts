@@ -13,6 +13,9 @@ import { SORT_KEYS } from "../../../src/ui/server-model.ts";
 import { loginSchema } from "../../../src/users/users.ts";
 import { portalSessionParamSchema } from "../../../src/portal/api.ts";
 import { anyLoginParam } from "../../../src/routes/users.ts";
+import { queueQuerySchema } from "../../../src/routes/queue.ts";
+import { queueEntryParam } from "../../../src/routes/queue-admin.ts";
+import { queueIdSchema } from "../../../src/sessions/wait-line.ts";
 import { sampleBody } from "../helpers.ts";
 import { BOB_SESSION_ID, type Fixture, POOL, PROFILE_ID } from "./fixture.ts";
 
@@ -88,6 +91,9 @@ const poolParam = { pool: { valid: POOL, schema: poolNameSchema } };
 const serverParams = (fx: Fixture) => ({ ...poolParam, serverId: { valid: fx.nodeB.serverId, schema: serverIdSchema } });
 const loginParam = { login: { valid: "bob", schema: loginSchema } };
 const profileParam = { id: { valid: PROFILE_ID, schema: profileIdSchema } };
+/** A well-formed place nobody holds (the suites check refusals, not the answer to a valid request). */
+const QUEUE_ENTRY_ID = "wq_AAAAAAAAAAAAAAAAAAAA";
+const queueParam = { queueId: { valid: `${POOL}.${QUEUE_ENTRY_ID}`, schema: queueIdSchema } };
 const notice = { valid: {}, schemas: { notice: z.string().max(32) } };
 const sort = { sort: z.enum(SORT_KEYS), dir: z.enum(["asc", "desc"]) };
 const uiPoolQuery = { valid: { pool: POOL }, schemas: { pool: z.union([poolNameSchema, z.literal("")]) } };
@@ -208,6 +214,11 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
       body: json({ profileId: PROFILE_ID }, ["profileId"]),
     },
     "DELETE /v1/sessions/:sessionId": { role: "user", params: { sessionId: { valid: BOB_SESSION_ID, schema: z.string().min(1).max(256) } } },
+    "GET /v1/queue/:queueId": { role: "user", params: queueParam, query: { valid: { wait: "0" }, schemas: queueQuerySchema.shape } },
+    "GET /v1/queue/:queueId/events": { role: "user", params: queueParam },
+    "DELETE /v1/queue/:queueId": { role: "user", params: queueParam },
+    "GET /v1/admin/pools/:pool/queue": { role: "admin", params: poolParam },
+    "DELETE /v1/admin/pools/:pool/queue/:entryId": { role: "admin", params: { ...poolParam, entryId: { valid: QUEUE_ENTRY_ID, schema: queueEntryParam.shape.entryId } } },
     "GET /v1/admin/pools/:pool/export": { role: "admin", params: poolParam },
     "POST /v1/admin/pools/:pool/import": {
       role: "admin",
