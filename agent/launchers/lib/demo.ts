@@ -8,6 +8,7 @@
  * handle: { pid, port }.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { answer, fail, param, readLauncherInput } from "./launcher-io.ts";
@@ -18,12 +19,18 @@ const STOP_GRACE_MS = 2_000;
 
 const input = await readLauncherInput();
 const isPid = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value > 1;
+/** An exited desktop that init has not reaped yet (a zombie) is gone; some inits reap orphans only every second or so. */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !["Z", "X"].includes(stat.charAt(stat.lastIndexOf(")") + 2));
+  } catch {
+    return true;
   }
 };
 
