@@ -62,6 +62,8 @@ export const configPoolSchema = z.strictObject({
   originPatterns: originPatternsSchema.optional(),
   allowPrivateOrigins: z.boolean().optional(),
   requireApproval: z.boolean().optional(),
+  /** Absent in documents exported before the logon-storm cap: an import keeps the pool's. */
+  maxStartingPerNode: z.number().int().min(1).max(1000).nullable().optional(),
 });
 
 /** A session profile as exported: everything but its pool and timestamps. */
@@ -136,6 +138,7 @@ export async function exportPoolConfig(env: Env, pool: string): Promise<ConfigDo
       originPatterns: poolView(row).originPatterns,
       allowPrivateOrigins: row.allowPrivateOrigins,
       requireApproval: row.requireApproval,
+      maxStartingPerNode: row.maxStartingPerNode,
     },
     profiles: profiles.map(({ pool: _pool, createdAt: _createdAt, updatedAt: _updatedAt, ...profile }) => profile),
     nodes: settings.map((node) => ({

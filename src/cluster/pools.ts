@@ -18,6 +18,7 @@ export interface PoolSettingsInput {
   originPatterns?: string[] | undefined;
   allowPrivateOrigins?: boolean | undefined;
   requireApproval?: boolean | undefined;
+  maxStartingPerNode?: number | null | undefined;
 }
 
 /** A pool as the API shows it. */
@@ -29,6 +30,7 @@ export interface PoolView {
   originPatterns: string[];
   allowPrivateOrigins: boolean;
   requireApproval: boolean;
+  maxStartingPerNode: number | null;
 }
 
 export function originRulesOf(row: PoolRow): OriginRules {
@@ -40,7 +42,7 @@ export function poolView(row: PoolRow): PoolView {
 }
 
 export function poolSettingsOf(row: PoolRow): PoolSettings {
-  return { pool: row.name, intervalMs: row.intervalMs, originRules: originRulesOf(row) };
+  return { pool: row.name, intervalMs: row.intervalMs, originRules: originRulesOf(row), maxStartingPerNode: row.maxStartingPerNode };
 }
 
 /**
@@ -56,6 +58,7 @@ export async function createPool(env: Env, name: string, settings: PoolSettingsI
     originPatterns: JSON.stringify(settings.originPatterns ?? []),
     allowPrivateOrigins: settings.allowPrivateOrigins ?? false,
     requireApproval: settings.requireApproval ?? true,
+    maxStartingPerNode: settings.maxStartingPerNode ?? null,
   };
   if (!(await insertPool(env.DB, row))) throw new BrokerError("CONFLICT", `pool ${name} exists already`);
   await poolStub(env, name).configure(poolSettingsOf(row));
@@ -70,6 +73,7 @@ export async function updatePool(env: Env, name: string, settings: PoolSettingsI
   if (settings.originPatterns !== undefined) changes.originPatterns = JSON.stringify(settings.originPatterns);
   if (settings.allowPrivateOrigins !== undefined) changes.allowPrivateOrigins = settings.allowPrivateOrigins;
   if (settings.requireApproval !== undefined) changes.requireApproval = settings.requireApproval;
+  if (settings.maxStartingPerNode !== undefined) changes.maxStartingPerNode = settings.maxStartingPerNode;
   if (Object.keys(changes).length > 0) await updatePoolRow(env.DB, name, changes);
   const row = { ...current, ...changes };
   await poolStub(env, name).configure(poolSettingsOf(row));

@@ -23,7 +23,7 @@ export async function insertPool(db: D1Database, pool: PoolRow): Promise<boolean
   return result.meta.changes === 1;
 }
 
-export type PoolChanges = Partial<Pick<PoolRow, "intervalMs" | "originPatterns" | "allowPrivateOrigins" | "requireApproval">>;
+export type PoolChanges = Partial<Pick<PoolRow, "intervalMs" | "originPatterns" | "allowPrivateOrigins" | "requireApproval" | "maxStartingPerNode">>;
 
 export async function updatePool(db: D1Database, name: string, changes: PoolChanges): Promise<void> {
   await database(db).update(pools).set(changes).where(eq(pools.name, name)).run();

@@ -17,6 +17,8 @@ export const pools = sqliteTable("pools", {
   allowPrivateOrigins: integer("allow_private_origins", { mode: "boolean" }).notNull().default(false),
   /** Whether a newly enrolled node stays `pending` until an admin approves it. */
   requireApproval: integer("require_approval", { mode: "boolean" }).notNull().default(true),
+  /** Logon-storm admission: new sessions a node may have starting at once (null: no cap). */
+  maxStartingPerNode: integer("max_starting_per_node"),
 });
 
 export const nodes = sqliteTable(

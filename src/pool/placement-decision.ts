@@ -33,6 +33,8 @@ export interface SelectionContext {
   random: Random;
   newReservationId: () => string;
   runScript: ScriptRunner;
+  /** Logon-storm admission: a server with this many sessions starting takes no new one (null: no cap). */
+  maxStartingPerNode?: number | null;
 }
 
 /** The chain's answer, or the per-user limit's refusal of the new session it chose. */
@@ -54,18 +56,20 @@ export async function decidePlacement(
   const approved = ctx.servers.filter((server) => server.status !== "pending");
   const servers = approved.filter((server) => (allowed === null || allowed.has(server.hostname)) && (!request.needsChannel || server.channelConnected === true));
   const login = request.user.login;
-  const chain = await runChain(
-    policy,
-    {
-      action: request.action,
-      user: { ...request.user, sessions: sessionsOfUser(servers, login) },
-      local: request.local,
-      servers,
-      data: { ...request.data, roundRobinCounter: ctx.roundRobinCounter },
-    },
-    { nowMs: ctx.nowMs, random: ctx.random, clock: ctx.clock, scriptBudgetMs: SELECTION_SCRIPT_BUDGET_MS },
-    ctx.runScript,
-  );
+  const run = (candidates: ServerView[]) =>
+    runChain(
+      policy,
+      {
+        action: request.action,
+        user: { ...request.user, sessions: sessionsOfUser(candidates, login) },
+        local: request.local,
+        servers: candidates,
+        data: { ...request.data, roundRobinCounter: ctx.roundRobinCounter },
+      },
+      { nowMs: ctx.nowMs, random: ctx.random, clock: ctx.clock, scriptBudgetMs: SELECTION_SCRIPT_BUDGET_MS },
+      ctx.runScript,
+    );
+  const chain = await admitStarting(await run(servers), request, servers, ctx.maxStartingPerNode ?? null, run);
   const result = withinUserLimit(chain, request, heldBy(login, approved, ctx.reservations));
   const chosen = result.ok ? servers.find((server) => server.serverId === result.serverId) : undefined;
   const effects: SelectionEffects = request.dryRun ? {} : recordedEffects(request, result, chosen, ctx);
@@ -115,6 +119,31 @@ function recordedEffects(request: SelectRequest, result: PlacementResult, chosen
     };
   }
   return effects;
+}
+
+/** Sessions a server has starting: placements not yet reported, and sessions not yet running. */
+export function startingOn(server: ServerView): number {
+  return server.pendingSessions + server.sessions.filter((session) => session.state === "starting").length;
+}
+
+/**
+ * Logon-storm admission (Horizon's connectingSessionThreshold): a new session the chain put on a
+ * server already starting `cap` sessions is placed by the chain again over the servers below the
+ * cap; with none left it is NO_SERVER_AVAILABLE (a queueing profile waits in line). Resumes are exempt.
+ */
+async function admitStarting(
+  chain: ChainResult,
+  request: SelectRequest,
+  servers: ServerView[],
+  cap: number | null,
+  run: (candidates: ServerView[]) => Promise<ChainResult>,
+): Promise<ChainResult> {
+  if (cap === null || !chain.ok || chain.resumeSessionId !== undefined || request.action !== "session/start") return chain;
+  const open = servers.filter((server) => startingOn(server) < cap);
+  if (open.some((server) => server.serverId === chain.serverId)) return chain;
+  const again = open.length > 0 ? await run(open) : null;
+  if (again && (again.ok || again.code !== "NO_SERVER_AVAILABLE")) return again;
+  return { ok: false, code: "NO_SERVER_AVAILABLE", message: `every server that could take this session has ${cap} or more sessions starting; try again in a moment`, trace: again?.trace ?? chain.trace };
 }
 
 /** Sessions plus pending starts `login` holds in the pool (approved servers only; a launched start is one of the sessions). */

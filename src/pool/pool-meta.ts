@@ -5,7 +5,7 @@
 import type { OriginRules } from "../cluster/origin-policy.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../protocol.ts";
 
-type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter" | "origin_rules";
+type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter" | "origin_rules" | "max_starting_per_node";
 
 export class PoolMeta {
   private readonly sql: SqlStorage;
@@ -55,6 +55,16 @@ export class PoolMeta {
 
   set originRules(rules: OriginRules) {
     this.write("origin_rules", JSON.stringify(rules));
+  }
+
+  /** Logon-storm admission: new sessions one node may have starting at once; null: no cap. */
+  get maxStartingPerNode(): number | null {
+    const stored = Number(this.read("max_starting_per_node"));
+    return Number.isInteger(stored) && stored > 0 ? stored : null;
+  }
+
+  set maxStartingPerNode(cap: number | null) {
+    this.write("max_starting_per_node", cap === null ? "" : String(cap));
   }
 
   get roundRobinCounter(): number {

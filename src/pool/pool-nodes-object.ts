@@ -36,6 +36,8 @@ export interface PoolSettings {
   pool: string;
   intervalMs: number;
   originRules: OriginRules;
+  /** Absent from callers that predate the setting: the cap is left as it is. */
+  maxStartingPerNode?: number | null;
 }
 
 export class PoolNodesObject extends DurableObject<Env> {
@@ -67,6 +69,7 @@ export class PoolNodesObject extends DurableObject<Env> {
     this.meta.pool = settings.pool;
     this.meta.intervalMs = settings.intervalMs;
     this.meta.originRules = settings.originRules;
+    if (settings.maxStartingPerNode !== undefined) this.meta.maxStartingPerNode = settings.maxStartingPerNode;
     this.capacityChanged();
   }
 

@@ -65,6 +65,7 @@ export class Selector {
       random: Math.random,
       newReservationId: () => randomId("rsv"),
       runScript: this.#deps.runScript,
+      maxStartingPerNode: meta.maxStartingPerNode,
     });
     if (effects.nextRoundRobinCounter !== undefined) meta.roundRobinCounter = effects.nextRoundRobinCounter;
     if (effects.decision && (outcome.ok || options.logFailure !== false)) placement.logDecision(effects.decision);

@@ -31,6 +31,8 @@ const poolSettingsShape = {
   allowPrivateOrigins: z.boolean().optional(),
   /** New nodes wait for an admin's approval. Default true. */
   requireApproval: z.boolean().optional(),
+  /** Logon-storm admission (Horizon's connectingSessionThreshold): new sessions one node may have starting at once; null: no cap. Resumes are exempt. */
+  maxStartingPerNode: z.number().int().min(1).max(1000).nullable().optional(),
 };
 export const createPoolBodySchema = z.strictObject({ name: poolNameSchema, ...poolSettingsShape });
 export const updatePoolBodySchema = z

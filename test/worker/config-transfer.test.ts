@@ -62,6 +62,7 @@ describe("GET /v1/admin/pools/:pool/export", () => {
       maxSessionsPerUser: 3,
       service: null,
       launcher: null,
+      queue: null,
     });
     expect(doc.pool).toMatchObject({ originPatterns: [], allowPrivateOrigins: true, requireApproval: true });
     expect(doc.nodes).toEqual([

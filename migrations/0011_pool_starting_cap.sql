@@ -1,0 +1,1 @@
+ALTER TABLE `pools` ADD `max_starting_per_node` integer;
