@@ -23,6 +23,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   "relayed-path": async () => (await import("./relayed-path/relayed-path.ts")).runRelayedPathBench(),
   channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
   ssh: async () => (await import("./ssh/ssh.ts")).runSshBench(),
+  "start-latency": async () => (await import("./start-latency/start-latency.ts")).runStartLatencyBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
