@@ -69,6 +69,12 @@ interface PixelFormat {
 }
 
 const DEFAULT_FORMAT: PixelFormat = { bigEndian: false, max: [255, 255, 255], shift: [16, 8, 0] };
+/**
+ * RFB is a byte stream, so an update may be cut anywhere between WebSocket messages (websockify
+ * does too): a full screen (1.5 MB) goes out in pieces under every hop's message limit (the node
+ * gateway's `maxMessageBytes` is 1 MiB by default).
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 const BACKGROUND = 0x12324a;
 const PANEL = 0x1d4e6f;
 
@@ -122,7 +128,8 @@ export function serveDemoDesktop(socket: WebSocket, info: DemoDesktopInfo): void
     screen.dirty = null;
     if (w <= 0 || h <= 0) return;
     wanted = null;
-    socket.send(Buffer.concat([Buffer.from([0, 0, 0, 1]), encodeRect(screen, { x, y, w, h }, format)]));
+    const update = Buffer.concat([Buffer.from([0, 0, 0, 1]), encodeRect(screen, { x, y, w, h }, format)]);
+    for (let offset = 0; offset < update.length; offset += MAX_MESSAGE_BYTES) socket.send(update.subarray(offset, offset + MAX_MESSAGE_BYTES));
   };
   const clock = setInterval(() => {
     status(`TIME: ${new Date().toISOString().slice(11, 19)} UTC`, 2);

@@ -81,16 +81,35 @@ describe("the demo launcher", () => {
 
     const rfb = await openLogged(gateway.url, await mintAssertion({ login: "alice", sessionId: "ses_rfb" }), ["binary"]);
     expect(rfb.ws.protocol).toBe("binary");
-    const version = rfb.received[0] ?? (await nextMessage(rfb.ws)).data;
-    expect(version.toString("latin1")).toBe("RFB 003.008\n");
+    // RFB is a byte stream: read it as one, whatever the WebSocket messages it came in.
+    const stream = () => Buffer.concat(rfb.received);
+    const upTo = async (bytes: number) => {
+      await eventually(() => stream().length >= bytes, 5_000, `${bytes} bytes of RFB`);
+      return stream();
+    };
+    expect((await upTo(12)).subarray(0, 12).toString("latin1")).toBe("RFB 003.008\n");
     rfb.ws.send(Buffer.from("RFB 003.008\n", "latin1"));
-    expect([...(await nextMessage(rfb.ws)).data]).toEqual([1, 1]);
+    expect([...(await upTo(14)).subarray(12, 14)]).toEqual([1, 1]);
     rfb.ws.send(Buffer.from([1]));
-    expect([...(await nextMessage(rfb.ws)).data]).toEqual([0, 0, 0, 0]);
+    expect([...(await upTo(18)).subarray(14, 18)]).toEqual([0, 0, 0, 0]);
     rfb.ws.send(Buffer.from([1]));
-    const init = (await nextMessage(rfb.ws)).data;
+    const nameLength = (await upTo(42)).readUInt32BE(38);
+    const init = (await upTo(42 + nameLength)).subarray(18);
     expect([init.readUInt16BE(0), init.readUInt16BE(2)]).toEqual([800, 480]);
-    expect(init.subarray(24).toString("latin1")).toBe("demo desktop on desk01");
+    expect(init.subarray(24, 24 + nameLength).toString("latin1")).toBe("demo desktop on desk01");
+    // Then its greeting on the clipboard (ServerCutText), then, asked for, a full-screen update:
+    // 1.5 MB, over the gateway's 1 MiB message limit, so it must come in pieces.
+    const cutAt = 42 + nameLength;
+    expect((await upTo(cutAt + 8)).readUInt8(cutAt)).toBe(3);
+    const updateAt = cutAt + 8 + stream().readUInt32BE(cutAt + 4);
+    const request = Buffer.alloc(10);
+    request.writeUInt8(3, 0);
+    request.writeUInt16BE(800, 6);
+    request.writeUInt16BE(480, 8);
+    rfb.ws.send(request);
+    const update = (await upTo(updateAt + 4 + 12 + 800 * 480 * 4)).subarray(updateAt);
+    expect([update.readUInt8(0), update.readUInt16BE(2), update.readUInt16BE(8), update.readUInt16BE(10)]).toEqual([0, 1, 800, 480]);
+    expect(rfb.ws.readyState).toBe(rfb.ws.OPEN);
   });
 
   it("gives each user their own desktop, and another user's assertion cannot open it", async () => {
