@@ -1,10 +1,10 @@
 /**
  * `npm start`'s demo cluster (scripts/demo-cluster.ts, what scripts/start.ts runs under `wrangler
  * dev`) on the harness's broker: the `demo` profile launches a real demo desktop process on a
- * node; noVNC's `binary` subprotocol through the relay and the node gateway gets RFB, a plain
- * client the greeting; a disconnect leaves the session suspended and the next start resumes it;
- * DELETE ends it; stopping the cluster ends the desktops its agents left running, and a second
- * run on the same broker state enrols afresh. Loopback only.
+ * node; noVNC's `binary` subprotocol through the relay and the node gateway gets RFB (a full
+ * screen too), a plain client the greeting; a disconnect leaves the session suspended and the
+ * next start resumes it; DELETE ends it; stopping the cluster ends the desktops its agents left
+ * running, and a second run on the same broker state enrols afresh. Loopback only.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,6 +80,50 @@ function firstMessage(url: string, protocols: string[]): Promise<{ protocol: str
   });
 }
 
+/**
+ * What noVNC does first, through the relay: the RFB 3.8 handshake, then a full-screen update
+ * request; resolves with the update's header once all of it (1.5 MB, over a WebSocket hop's
+ * 1 MiB message limit, so in pieces) has arrived.
+ */
+function fullScreenUpdate(url: string): Promise<{ type: number; rects: number; width: number; height: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, ["binary"]);
+    const timer = setTimeout(() => reject(new Error("no full-screen update within 15 s")), 15_000);
+    let stream = Buffer.alloc(0);
+    let step = 0;
+    socket.on("message", (data: Buffer) => {
+      stream = Buffer.concat([stream, data]);
+      // ProtocolVersion (12 bytes), security types (2), SecurityResult (4): answered in turn.
+      const replies: Array<[number, Buffer]> = [[12, Buffer.from("RFB 003.008\n", "latin1")], [14, Buffer.from([1])], [18, Buffer.from([1])]];
+      for (const [index, [bytes, reply]] of replies.entries()) {
+        if (step === index && stream.length >= bytes) {
+          step = index + 1;
+          socket.send(reply);
+        }
+      }
+      if (step === 3 && stream.length >= 42) {
+        const nameLength = stream.readUInt32BE(38);
+        const cutAt = 42 + nameLength;
+        if (stream.length < cutAt + 8) return;
+        step = 4;
+        stream = stream.subarray(cutAt + 8 + stream.readUInt32BE(cutAt + 4));
+        const request = Buffer.alloc(10);
+        request.writeUInt8(3, 0);
+        request.writeUInt16BE(800, 6);
+        request.writeUInt16BE(480, 8);
+        socket.send(request);
+      }
+      if (step === 4 && stream.length >= 4 + 12 + 800 * 480 * 4) {
+        clearTimeout(timer);
+        resolve({ type: stream.readUInt8(0), rects: stream.readUInt16BE(2), width: stream.readUInt16BE(8), height: stream.readUInt16BE(10) });
+        socket.close(1000, "done");
+      }
+    });
+    socket.once("close", (code, reason) => reject(new Error(`closed ${code} ${String(reason)} before the update`)));
+    socket.once("error", reject);
+  });
+}
+
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), "broker-demo-"));
   broker = await startBroker(await scratchBrokerOptions(workDir));
@@ -108,12 +152,16 @@ describe("npm start's demo cluster", () => {
     expect(rfb.protocol).toBe("binary");
     expect(rfb.data.toString("latin1")).toBe("RFB 003.008\n");
     await waitFor(async () => (await mySessions()).some((session) => session.id === sessionId && session.state === "suspended"), 5 * INTERVAL_MS, "the session suspended");
+    const resumed = await start();
+    expect(resumed.body).toMatchObject({ sessionId, resumed: true });
+    expect(await fullScreenUpdate(resumed.body.relay.connectUrl)).toEqual({ type: 0, rects: 1, width: 800, height: 480 });
+    await waitFor(async () => (await mySessions()).some((session) => session.id === sessionId && session.state === "suspended"), 5 * INTERVAL_MS, "the session suspended again");
 
     const again = await start();
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ sessionId, serverId, resumed: true, state: "running" });
     const text = await firstMessage(again.body.relay.connectUrl, []);
-    expect(text.data.toString("utf8")).toContain(`hello alice (session ${sessionId}); connection 2 to this desktop`);
+    expect(text.data.toString("utf8")).toContain(`hello alice (session ${sessionId}); connection 3 to this desktop`);
 
     const ended = await call(broker.url, `/v1/sessions/${sessionId}`, { method: "DELETE", token });
     expect(ended.status).toBe(204);
