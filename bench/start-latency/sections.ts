@@ -50,7 +50,7 @@ export function startLatencySections(measured: Measured): BenchSection[] {
       ],
     },
     {
-      title: "Where an xvnc start's time goes",
+      title: "Where a start's time goes (xvnc; slurm rows at the end)",
       setup: `the end-to-end phases of the starts above, and each part of the 201 timed on its own (${ISOLATED_RUNS} runs each, after one untimed): placement = POST /v1/sessions on a relay profile with no launcher (auth, the pool's chain, a reservation, the relay ticket); launcher = agent/launchers/xvnc run as the agent runs it (as edge-agent, the request on stdin, Node startup included), to its exit and to its output closed (what the agent waits for); helper = sudo -n lib/as-user xvnc-start as edge-agent (sudo, runuser, the X cookie, Xvnc up, the session spawned); Xvnc = Xvnc alone until it writes its display (-displayfd)`,
       columns: PHASE_COLUMNS,
       rows: [
@@ -77,6 +77,7 @@ export function startLatencySections(measured: Measured): BenchSection[] {
       columns: COLUMNS,
       rows: [
         row("202 starting (sbatch done, the queued message)", pick(slurm, "answerMs")),
+        row("the job wrote its endpoint (Xvnc up; the file's mtime)", pick(slurm, "endpointMs")),
         row("listed connectable (the node reported the job's desktop)", pick(slurm, "connectableMs")),
         row("noVNC connected (after resume)", pick(slurm, "connectedMs")),
         row("first desktop frame in the browser", pick(slurm, "firstFrameMs")),
@@ -84,6 +85,10 @@ export function startLatencySections(measured: Measured): BenchSection[] {
       ],
       checks: [],
     });
+    sections[1]?.rows.push(
+      row("slurm: 202 → the job's endpoint written (scheduling, job launch, Xvnc)", between(slurm, "answerMs", "endpointMs")),
+      row("slurm: endpoint written → listed connectable (status runs of the launcher, the beat)", between(slurm, "endpointMs", "connectableMs")),
+    );
   }
   return sections;
 }

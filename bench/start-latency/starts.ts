@@ -6,6 +6,8 @@
  * POST on a profile with no launcher.
  */
 import { execFile } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Chromium, NoVncServer } from "../../test/e2e/browser.ts";
 import type { LaunchCluster } from "../../test/e2e/launch-cluster.ts";
@@ -24,6 +26,8 @@ export interface StartRun {
   pageMs: number;
   /** noVNC loaded: its RFB object made, the WebSocket to the relay opening. */
   connectingMs: number;
+  /** slurm: the job wrote its endpoint file (its Xvnc answers; the file's mtime); xvnc: NaN. */
+  endpointMs: number;
   /** slurm: the session listed connectable (the node reported the job's desktop); xvnc: = answerMs. */
   connectableMs: number;
   connectedMs: number;
@@ -46,6 +50,13 @@ export interface StartContext {
 async function userProcesses(login: string, name: string): Promise<number> {
   const { stdout } = await execFileAsync("pgrep", ["-c", "-u", login, "-x", name]).catch(() => ({ stdout: "0" }));
   return Number(stdout.trim());
+}
+
+/** When the slurm job wrote HOST:PORT to ~/.edge-desktops/<session>/endpoint (agent/launchers/lib/slurm-desktop.sh), epoch ms. */
+async function endpointWrittenAt(login: string, sessionId: string): Promise<number> {
+  const { stdout } = await execFileAsync("getent", ["passwd", login]);
+  const home = stdout.split(":")[5] ?? "";
+  return statSync(join(home, ".edge-desktops", sessionId, "endpoint")).mtimeMs;
 }
 
 /** Ends the session and waits until the list, the user's Xvnc processes and (slurm) the job are gone. */
@@ -73,6 +84,7 @@ export async function timedStart(context: StartContext): Promise<StartRun> {
   try {
     let relay = started.body.relay;
     let connectableMs = answerMs;
+    let endpointMs = Number.NaN;
     if (!relay) {
       await waitFor(
         async () => (await listMySessions(cluster.broker.url, token)).some((session) => session.id === sessionId && session.state !== "starting"),
@@ -81,6 +93,7 @@ export async function timedStart(context: StartContext): Promise<StartRun> {
         20,
       );
       connectableMs = Date.now() - sentAt;
+      endpointMs = (await endpointWrittenAt(context.login, sessionId)) - sentAt;
       const resumed = await call<SessionAnswer>(cluster.broker.url, `/v1/sessions/${sessionId}/resume`, { token, body: { profileId } });
       if (resumed.status !== 200 || !resumed.body.relay) throw new Error(`resume: ${resumed.status} ${resumed.text}`);
       relay = resumed.body.relay;
@@ -90,6 +103,7 @@ export async function timedStart(context: StartContext): Promise<StartRun> {
       answerMs,
       pageMs: times.openedAt - sentAt,
       connectingMs: times.connectingAt - sentAt,
+      endpointMs,
       connectableMs,
       connectedMs: times.connectedAt - sentAt,
       firstFrameMs: times.firstFrameAt - sentAt,
