@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admin, asUser, beat, enrolNode, expectError, sampleBody, type TestNode, userToken } from "./helpers.ts";
+import { admin, asUser, beat, dashboardSession, enrolNode, expectError, sampleBody, type TestNode, userToken } from "./helpers.ts";
 
 const QUEUE = { enabled: true, maxLength: 3, maxWaitSeconds: 600 };
 
@@ -149,5 +149,21 @@ describe("wait line: leaving", () => {
     await expectError(await asUser(gina, `/v1/queue/${ginaPlace.queued.id}`), 410, "NO_LONGER_QUEUED");
     await expectError(await admin(`/v1/admin/pools/wl-admin/queue/${entryId}`, "DELETE"), 404, "NOT_FOUND");
     await expectError(await admin("/v1/admin/pools/wl-nope/queue"), 404, "NOT_FOUND");
+  });
+
+  it("shows the line on the dashboard's sessions page, where an admin removes a place", async () => {
+    await fullPool("wl-ui");
+    expect((await start(await userToken("wl-ui1"), "wl-ui-desk")).status).toBe(201);
+    const ivan = await userToken("wl-ivan");
+    const place = await queuedStart(ivan, "wl-ui-desk");
+    const dashboard = await dashboardSession();
+    const page = await (await dashboard.get("/admin/sessions")).text();
+    expect(page).toContain("<th scope=\"row\">wl-ivan</th>");
+    const entryId = place.queued.id.split(".")[1] as string;
+    const removed = await dashboard.post("/admin/sessions/queue/remove", { pool: "wl-ui", entryId });
+    expect(removed.status).toBe(303);
+    expect(removed.headers.get("Location")).toBe("/admin/sessions?notice=queue-removed");
+    await expectError(await asUser(ivan, `/v1/queue/${place.queued.id}`), 410, "NO_LONGER_QUEUED");
+    expect(await (await dashboard.get("/admin/sessions")).text()).not.toContain("wl-ivan</th>");
   });
 });

@@ -58,6 +58,7 @@ export const NOTICES: Record<string, string> = {
   approved: "The server is approved: it takes sessions from now on.",
   "session-disconnected": "The session's live connections were closed; the session itself keeps running.",
   "session-terminated": "The session was ended on its server; its connections were closed.",
+  "queue-removed": "The user was taken out of the line; their client is told so.",
   "user-disconnected": "The user's live connections were closed on every connected server.",
   "user-disconnect-incomplete": "Some servers did not confirm the disconnect (channel down or no answer): the user's connections there may still be open. The broker's log names them.",
 };

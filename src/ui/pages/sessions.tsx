@@ -1,6 +1,7 @@
-/** Desktop sessions across the cluster, filterable by user and by server, each with a disconnect button (and one per user), and terminate for launched ones. */
+/** Desktop sessions across the cluster, filterable by user and by server, each with a disconnect button (and one per user), and terminate for launched ones; then who waits in line. */
 import { Notice, RowAction } from "../components/forms.tsx";
 import { Layout } from "../components/layout.tsx";
+import { type PoolWaitView, WaitLineTable } from "../components/wait-line.tsx";
 import { utc } from "../format.ts";
 import type { PoolSession } from "../../pool/select-request.ts";
 import type { UiSession } from "../session.ts";
@@ -8,6 +9,8 @@ import type { UiSession } from "../session.ts";
 export interface SessionsPageProps {
   session: UiSession;
   sessions: PoolSession[];
+  /** Every pool's wait line, head first. */
+  waiting: PoolWaitView[];
   user: string;
   server: string;
   notice?: string | undefined;
@@ -16,7 +19,7 @@ export interface SessionsPageProps {
 const DISCONNECT_PATH = "/admin/sessions/disconnect";
 const TERMINATE_PATH = "/admin/sessions/terminate";
 
-export function SessionsPage({ session, sessions, user, server, notice }: SessionsPageProps) {
+export function SessionsPage({ session, sessions, waiting, user, server, notice }: SessionsPageProps) {
   const filtered = user !== "" || server !== "";
   return (
     <Layout title="Sessions" session={session} current="sessions">
@@ -89,6 +92,8 @@ export function SessionsPage({ session, sessions, user, server, notice }: Sessio
           </tbody>
         </table>
       </div>
+      <h2>Waiting</h2>
+      <WaitLineTable session={session} waiting={waiting} />
     </Layout>
   );
 }

@@ -243,6 +243,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "GET /admin/sessions": { role: "ui", query: { valid: {}, schemas: { user: z.string().trim().max(256), server: z.string().trim().max(256), notice: z.string().max(32) } } },
     "POST /admin/sessions/disconnect": { role: "ui" },
     "POST /admin/sessions/terminate": { role: "ui" },
+    "POST /admin/sessions/queue/remove": { role: "ui" },
     "GET /admin/pools": { role: "ui", query: notice },
     "POST /admin/pools": { role: "ui" },
     "GET /admin/pools/:pool": { role: "ui", params: poolParam },
