@@ -8,21 +8,8 @@ import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import type { Result } from "../core/result.ts";
 import { commandFailureError, type CommandFailure } from "./pool-failure.ts";
 import type { SelectDecision, SelectFailure, SelectOutcome, SelectRequest } from "./select-request.ts";
-import {
-  expiredFailure,
-  keepsWaiting,
-  MAX_TRIES_PER_PASS,
-  nextLineWakeAt,
-  type PlacedOutcome,
-  positionsOf,
-  type QueuedStart,
-  REMOVED_FAILURE,
-  SETTLED_RETENTION_MS,
-  viewOf,
-  type WaitEntry,
-  waitingInOrder,
-  type WaitView,
-} from "./wait-line.ts";
+import { expiredFailure, keepsWaiting, MAX_TRIES_PER_PASS, nextLineWakeAt, type PlacedOutcome, positionsOf, type QueuedStart } from "./wait-line.ts";
+import { REMOVED_FAILURE, SETTLED_RETENTION_MS, viewOf, type WaitEntry, waitingInOrder, type WaitView } from "./wait-line.ts";
 import type { WaitLineStore } from "./wait-line-store.ts";
 
 export interface WaitLineDeps {
