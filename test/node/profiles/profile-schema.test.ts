@@ -4,8 +4,8 @@ import { profileSchema, storedProfileSchema } from "../../../src/profiles/profil
 const minimal = { id: "p1", name: "Profile 1", pool: "default", mode: "relay" };
 
 describe("profileSchema", () => {
-  it("fills defaults: whole pool, TERMINAL, no policy, no ACL, no options, 3 sessions per user", () => {
-    expect(profileSchema.parse(minimal)).toEqual({ ...minimal, hosts: [], command: "TERMINAL", policy: null, acl: {}, x2goOptions: {}, maxSessionsPerUser: 3, service: null, launcher: null });
+  it("fills defaults: whole pool, TERMINAL, no policy, no ACL, no options, 3 sessions per user, no wait line", () => {
+    expect(profileSchema.parse(minimal)).toEqual({ ...minimal, hosts: [], command: "TERMINAL", policy: null, acl: {}, x2goOptions: {}, maxSessionsPerUser: 3, service: null, launcher: null, queue: null });
   });
 
   it("fills ACL rule defaults: empty lists and deny-allow", () => {
