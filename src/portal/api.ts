@@ -3,6 +3,7 @@
  *   GET  /state                          my profiles and sessions (polled by the home page)
  *   POST /sessions                       { profileId } → start: the session and how to connect (201; 202 while it starts)
  *   POST /sessions/:sessionId/connect    { profileId } → a fresh relay ticket for one of my sessions
+ *   GET  /queue/:queueId?wait=&position= my place in a wait line (a long-poll), then the start's answer
  * Starts and connects count against the per-user ticket rate limit, like the API's.
  */
 import { Hono } from "hono";
@@ -11,7 +12,9 @@ import { BrokerError } from "../core/errors.ts";
 import { rateLimit, TICKET_RULE, userKey } from "../core/rate-limit.ts";
 import { validate } from "../core/validation.ts";
 import { profileIdSchema } from "../profiles/profile-schema.ts";
+import { queueParamSchema, queueQuerySchema } from "../routes/queue.ts";
 import { resumeSession, startSession } from "../sessions/user-sessions.ts";
+import { queueStatus } from "../sessions/wait-line.ts";
 import { portalProfiles, portalState } from "./desktops.ts";
 import type { PortalContext, PortalEnv } from "./portal-env.ts";
 
@@ -36,6 +39,11 @@ export const portalApiRoutes = new Hono<PortalEnv>()
     await requireBrowserProfile(c, profileId);
     const answer = await startSession(c.env, c.get("identity"), profileId, clientContext(c), {});
     return c.json(answer, answer.state === "running" ? 201 : 202);
+  })
+  .get("/queue/:queueId", validate("param", queueParamSchema), validate("query", queueQuerySchema), async (c) => {
+    const { wait, position } = c.req.valid("query");
+    const waitFor = { waitMs: wait * 1000, ...(position === undefined ? {} : { knownPosition: position }) };
+    return c.json(await queueStatus(c.env, c.get("identity"), c.req.valid("param").queueId, clientContext(c), waitFor));
   })
   .post("/sessions/:sessionId/connect", rateLimit(TICKET_RULE, userKey), validate("param", portalSessionParamSchema), validate("json", portalStartSchema), async (c) => {
     const { profileId } = c.req.valid("json");

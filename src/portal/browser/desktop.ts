@@ -8,7 +8,7 @@
  * State for people is in the status line; for tests in `window.portalDesktop` and `data-state`.
  */
 import RFB from "@novnc/novnc";
-import { type CallResult, type ConnectAnswer, connectSession, portalState, startSession } from "./portal-api.ts";
+import { type CallResult, type ConnectAnswer, connectSession, portalState, queuePlace, startSession } from "./portal-api.ts";
 
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 8000;
@@ -93,7 +93,7 @@ async function handleFailure(result: Extract<CallResult<ConnectAnswer>, { ok: fa
     window.location.assign("/");
   } else if (result.status === 404 && Date.now() > reportGraceUntil) {
     fail(`This session no longer exists (${result.message}).`);
-  } else if (result.status === 400 || result.status === 403 || (result.status === 404 && info.sessionId === null)) {
+  } else if (result.status === 400 || result.status === 403 || result.status === 410 || (result.status === 404 && info.sessionId === null)) {
     fail(result.message);
   } else {
     retry(result);
@@ -108,6 +108,7 @@ function rememberSession(answer: ConnectAnswer): void {
 }
 
 function use(answer: ConnectAnswer): void {
+  if (answer.state === "queued" && answer.queued) return void waitInLine(answer.queued);
   rememberSession(answer);
   reportGraceUntil = Math.max(reportGraceUntil, Date.now() + REPORT_GRACE_MS);
   if (answer.relay) open(answer);
@@ -127,6 +128,14 @@ async function reconnect(): Promise<void> {
   if (!info.sessionId) return begin();
   setState(info.connects > 0 ? "reconnecting" : "connecting", info.connects > 0 ? "Reconnecting…" : "Connecting…");
   const result = await connectSession(info.sessionId, profileId);
+  if (result.ok) use(result.value);
+  else await handleFailure(result);
+}
+
+/** Every server is busy: show my place, live, until I am placed (then connect as after a start). */
+async function waitInLine(place: NonNullable<ConnectAnswer["queued"]>): Promise<void> {
+  setState("waiting", place.message);
+  const result = await queuePlace(place.id, place.position);
   if (result.ok) use(result.value);
   else await handleFailure(result);
 }

@@ -17,6 +17,8 @@ export interface ConnectAnswer {
   relay?: RelayConnection;
   state?: string;
   message?: string;
+  /** Every server was busy: my place in the line (`state: "queued"`, no session yet). */
+  queued?: { id: string; position: number; message: string };
 }
 
 export interface SessionRow {
@@ -71,5 +73,8 @@ export const startSession = (profileId: string) => callPortal<ConnectAnswer>("/p
 
 /** A fresh single-use ticket for one of my sessions. */
 export const connectSession = (sessionId: string, profileId: string) => callPortal<ConnectAnswer>(`/portal/api/sessions/${encodeURIComponent(sessionId)}/connect`, { profileId });
+
+/** My place in a wait line, answered when it moves (or after 25 s); at the end, the start's answer. */
+export const queuePlace = (queueId: string, position: number) => callPortal<ConnectAnswer>(`/portal/api/queue/${encodeURIComponent(queueId)}?wait=25&position=${position}`);
 
 export const portalState = () => callPortal<PortalState>("/portal/api/state");

@@ -267,6 +267,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "POST /portal/sessions/:sessionId/terminate": { role: "portal", params: { sessionId: { valid: BOB_SESSION_ID, schema: portalSessionParamSchema.shape.sessionId } } },
     "GET /portal/api/state": { role: "portal" },
     "POST /portal/api/sessions": { role: "portal", body: json({ profileId: PROFILE_ID }, ["profileId"], { limitBytes: PORTAL_BODY_BYTES }) },
+    "GET /portal/api/queue/:queueId": { role: "portal", params: queueParam, query: { valid: { wait: "0" }, schemas: queueQuerySchema.shape } },
     "POST /portal/api/sessions/:sessionId/connect": {
       role: "portal",
       params: { sessionId: { valid: BOB_SESSION_ID, schema: portalSessionParamSchema.shape.sessionId } },
