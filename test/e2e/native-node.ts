@@ -8,7 +8,8 @@
  * the launcher suites' do.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type AgentHandle, enrolAgent } from "../harness/agents.ts";
@@ -142,6 +143,27 @@ export async function terminateX2goSessions(login: string): Promise<void> {
   }
   for (const { pid } of sessions) {
     if (pid > 0 && (await isAgentOf(login, pid))) await stopPid(pid);
+  }
+  await removeStaleXSockets();
+}
+
+/**
+ * X display sockets nobody listens on any more (an x2goagent killed before it cleaned up): x2go
+ * hands the next session the lowest display whose socket is free, so a stale one makes the next
+ * suite's x2goagent fail (status F). Only sockets that refuse connections are removed.
+ */
+export async function removeStaleXSockets(): Promise<void> {
+  const dir = "/tmp/.X11-unix";
+  const names = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isSocket() && /^X\d+$/.test(entry.name)).map((entry) => join(dir, entry.name));
+  for (const path of names) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = createConnection(path, () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+    });
+    if (refused) rmSync(path, { force: true });
   }
 }
 
