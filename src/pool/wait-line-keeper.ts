@@ -132,11 +132,12 @@ export class WaitLineKeeper {
 
   /**
    * Answers when the entry's view changes (position, placement, failure) or after `waitMs`. Settled
-   * entries, or a `knownPosition` that is out of date, answer at once.
+   * entries, or a `knownPosition` that is out of date, answer at once. A placed entry still
+   * launching has no position, which its client was told as 0 (queuedAnswer).
    */
   watch(id: string, login: string, waitMs: number, knownPosition?: number): Promise<WaitView | undefined> {
     const view = this.viewNow(id, login);
-    if (!view || !isPending(view) || waitMs <= 0 || (knownPosition !== undefined && view.position !== knownPosition)) return Promise.resolve(view);
+    if (!view || !isPending(view) || waitMs <= 0 || (knownPosition !== undefined && (view.position ?? 0) !== knownPosition)) return Promise.resolve(view);
     return new Promise((resolve) => {
       const watch: Watch = {
         id,
