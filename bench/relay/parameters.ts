@@ -4,8 +4,8 @@ import { REFERENCE_WORKERD_VERSION } from "./reference-workerd.ts";
 
 export const MiB = 1024 * 1024;
 export const THROUGHPUT = { warmupBytes: 16 * MiB, totalBytes: 256 * MiB, maxMs: 10_000, windowBytes: 4 * MiB };
-/** Throughput runs per path, interleaved across paths so a busy moment on the machine hits all. */
-export const THROUGHPUT_ROUNDS = 5;
+/** Throughput runs per path, interleaved across paths (each round in a rotated order) so a busy moment on the machine hits all. */
+export const THROUGHPUT_ROUNDS = 7;
 export const RTT_MESSAGES = 2_000;
 export const RTT_WARMUP = 100;
 export const SMALL_BYTES = 32;

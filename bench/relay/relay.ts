@@ -85,10 +85,12 @@ export async function runRelayBench(): Promise<BenchSection[]> {
     const longLived = await openSocket(await broker.ticketUrl(broker.broker.url));
     const longLivedOpenedAt = performance.now();
 
-    // Throughput, interleaved rounds.
+    // Throughput, interleaved rounds. Each round starts one path later, so no path always runs
+    // right after the same one (the broker relay used to follow its own workerd's entry-socket run).
     const throughputRows = new Map<string, ThroughputRow>(paths.map((path) => [path.name, { runs: [], cpuPerGb: [] }]));
     for (let roundIndex = 0; roundIndex < THROUGHPUT_ROUNDS; roundIndex++) {
-      for (const path of paths) {
+      const shift = roundIndex % paths.length;
+      for (const path of [...paths.slice(shift), ...paths.slice(0, shift)]) {
         const [url] = await path.urls(1);
         const cpuBefore = path.pid === null ? Number.NaN : cpuSeconds(path.pid);
         const result = await throughput(url as string, THROUGHPUT);

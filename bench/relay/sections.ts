@@ -61,13 +61,13 @@ export function sections(results: Results): BenchSection[] {
       ? {
           name: `relay throughput ≥ ${THROUGHPUT_RATIO_TARGET} × HAProxy's`,
           pass: ratio >= THROUGHPUT_RATIO_TARGET,
-          detail: `${round(ratio, 2)}× (median of ${THROUGHPUT_ROUNDS} back-to-back pairs; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(HAPROXY)), 0)} MB/s); behind Miniflare's entry worker ${round(entryRatio, 2)}×`,
+          detail: `${round(ratio, 2)}× (median of ${THROUGHPUT_ROUNDS} paired rounds; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(HAPROXY)), 0)} MB/s); behind Miniflare's entry worker ${round(entryRatio, 2)}×`,
         }
       : { name: `relay throughput ≥ ${THROUGHPUT_RATIO_TARGET} × HAProxy's`, pass: true, detail: "not checked: HAProxy is not installed (bash scripts/e2e-setup.sh installs it)" },
     {
       name: `broker relay ≥ ${BARE_RATIO_TARGET} × the bare pass-through Worker's throughput`,
       pass: bareRatio >= BARE_RATIO_TARGET,
-      detail: `${round(bareRatio, 2)}× (median of ${THROUGHPUT_ROUNDS} back-to-back pairs; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(BARE)), 0)} MB/s): the broker's own overhead over the runtime's pass-through${haproxy ? `; the bare Worker is ${round(pairedRatio(BARE), 2)}× HAProxy's, the runtime's own gap` : ""}`,
+      detail: `${round(bareRatio, 2)}× (median of ${THROUGHPUT_ROUNDS} paired rounds; medians ${round(median(runsOf(relayName)), 0)} vs ${round(median(runsOf(BARE)), 0)} MB/s): the broker's own overhead over the runtime's pass-through${haproxy ? `; the bare Worker is ${round(pairedRatio(BARE), 2)}× HAProxy's, the runtime's own gap` : ""}`,
     },
     ...(haproxy && hasReference
       ? [
@@ -86,7 +86,7 @@ export function sections(results: Results): BenchSection[] {
   ];
   const dataPath: BenchSection = {
     title: "Relay data path",
-    setup: `${setupNote}; throughput = 64 KiB binary frames echoed, ${THROUGHPUT.totalBytes / MiB} MiB per run (≤ ${THROUGHPUT.maxMs / 1000} s) after ${THROUGHPUT.warmupBytes / MiB} MiB warm-up, ≤ ${THROUGHPUT.windowBytes / MiB} MiB in flight, MB/s of echoed bytes, ${THROUGHPUT_ROUNDS} interleaved runs; RTT = ${RTT_MESSAGES} sequential ${SMALL_BYTES}-byte messages on one connection`,
+    setup: `${setupNote}; throughput = 64 KiB binary frames echoed, ${THROUGHPUT.totalBytes / MiB} MiB per run (≤ ${THROUGHPUT.maxMs / 1000} s) after ${THROUGHPUT.warmupBytes / MiB} MiB warm-up, ≤ ${THROUGHPUT.windowBytes / MiB} MiB in flight, MB/s of echoed bytes, ${THROUGHPUT_ROUNDS} interleaved rounds, each in a rotated path order; RTT = ${RTT_MESSAGES} sequential ${SMALL_BYTES}-byte messages on one connection`,
     columns: ["path", "MB/s (median)", "MB/s runs", "relay CPU-s/GB", "RTT p50 ms", "RTT p99 ms"],
     rows: paths.map((path) => {
       const row = results.throughputRows.get(path.name) as ThroughputRow;
