@@ -46,6 +46,9 @@ let timer: number | undefined;
 let reportGraceUntil = 0;
 /** My sessions before this page started one: what is not among them on its server is the new one. */
 let before: Set<string> | null = null;
+/** Which wait for a place in line is followed: Disconnect bumps it, so the long-poll's late answer is dropped. */
+let lineWait = 0;
+let inLine = false;
 
 function setState(state: State, text: string): void {
   info.state = state;
@@ -134,8 +137,12 @@ async function reconnect(): Promise<void> {
 
 /** Every server is busy: show my place, live, until I am placed (then connect as after a start). */
 async function waitInLine(place: NonNullable<ConnectAnswer["queued"]>): Promise<void> {
+  const wait = ++lineWait;
+  inLine = true;
   setState("waiting", place.message);
   const result = await queuePlace(place.id, place.position);
+  if (wait !== lineWait) return;
+  inLine = false;
   if (result.ok) use(result.value);
   else await handleFailure(result);
 }
@@ -215,7 +222,12 @@ control("disconnect").addEventListener("click", () => {
   userDisconnected = true;
   window.clearTimeout(timer);
   if (rfb) rfb.disconnect();
-  else setState("disconnected", "Disconnected.");
+  else if (inLine) {
+    // There is no leaving the line from here: the place stays, a start (Reconnect) follows it again.
+    lineWait++;
+    inLine = false;
+    setState("disconnected", "Stopped following your place in line. It is kept: Reconnect to follow it again; if a server frees first, your desktop is started for you (see My desktops).");
+  } else setState("disconnected", "Disconnected.");
 });
 control("reconnect").addEventListener("click", () => {
   userDisconnected = false;
