@@ -51,3 +51,18 @@ export function toServerView(node: StoredNode, pool: string, pendingSessions: nu
     channelConnected,
   };
 }
+
+/**
+ * The admin API's copy of a server view: without the X cookies of X2Go sessions. A cookie lets
+ * whoever reaches the node's forwarded ports attach to the display; only the session's own user
+ * gets it, in the X2Go answers' SESSION_INFO (src/x2go/session-line.ts).
+ */
+export function withoutDisplayCookies<View extends { sessions: NodeSession[] }>(view: View): View {
+  if (!view.sessions.some((session) => session.x2go?.cookie !== undefined)) return view;
+  const sessions = view.sessions.map((session) => {
+    if (session.x2go?.cookie === undefined) return session;
+    const { cookie: _cookie, ...x2go } = session.x2go;
+    return { ...session, x2go };
+  });
+  return { ...view, sessions };
+}

@@ -9,6 +9,7 @@ import { validate } from "../core/validation.ts";
 import type { AppEnv } from "../env.ts";
 import { unwrapPool } from "../pool/pool-failure.ts";
 import { existingPool } from "../pool/pool-gateway.ts";
+import { withoutDisplayCookies } from "../pool/server-view.ts";
 import { staticDataSchema } from "../protocol.ts";
 import { poolParam, serverParam } from "./admin.ts";
 
@@ -25,11 +26,12 @@ export const serverDisconnectBodySchema = z.union([
 export const serverRoutes = new Hono<AppEnv>()
   .use(requireAdminIdentity)
   .get("/pools/:pool/servers", validate("param", poolParam), async (c) => {
-    return c.json({ servers: await (await existingPool(c.env, c.req.valid("param").pool)).listServers() });
+    const servers = await (await existingPool(c.env, c.req.valid("param").pool)).listServers();
+    return c.json({ servers: servers.map(withoutDisplayCookies) });
   })
   .get("/pools/:pool/servers/:serverId", validate("param", serverParam), async (c) => {
     const { pool, serverId } = c.req.valid("param");
-    return c.json(unwrapPool(await (await existingPool(c.env, pool)).getServer(serverId), serverId));
+    return c.json(withoutDisplayCookies(unwrapPool(await (await existingPool(c.env, pool)).getServer(serverId), serverId)));
   })
   .post("/pools/:pool/servers/:serverId/approve", validate("param", serverParam), async (c) => {
     const { pool, serverId } = c.req.valid("param");

@@ -3,7 +3,7 @@
  * /json/ carries the x2golistsessions fields a node reported (pid, display, cookie, client
  * address, ports, last time) and the SERVER: host as its host; a node's hostile x2go fields are
  * refused at the heartbeat and never reach a line; a profile over the whole pool lists a real
- * server hostname, never the pool's name.
+ * server hostname, never the pool's name; the admin API's server views leave the X cookie out.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, beat, call, enrolNode, expectError, sampleBody, type TestNode } from "./helpers.ts";
@@ -103,6 +103,17 @@ describe("SESSION_INFO from what the node read", () => {
     expect((await beat(node, sampleBody({ sessions: [bare], users: ["vera"] }))).status).toBe(200);
     const fields = (await plainSessionInfo("vera", "bare")).split("|");
     expect([fields[0], fields[2], fields[6], fields[7], fields[8], fields[13]]).toEqual(["0", "60", "0".repeat(32), "0.0.0.0", "-1", "-1"]);
+  });
+});
+
+describe("the admin API's server views", () => {
+  it("carry the session's x2go fields but its X cookie, which only the session's user gets", async () => {
+    const { cookie: _cookie, ...withoutCookie } = X2GO;
+    const one = (await (await admin(`/v1/admin/pools/${POOL}/servers/${holder.serverId}`)).json()) as { sessions: Array<{ id: string; x2go?: object }> };
+    const listed = (await (await admin(`/v1/admin/pools/${POOL}/servers`)).json()) as { servers: Array<{ serverId: string; sessions: Array<{ id: string; x2go?: object }> }> };
+    const fromList = listed.servers.find((server) => server.serverId === holder.serverId);
+    for (const sessions of [one.sessions, fromList?.sessions ?? []]) expect(sessions.find((session) => session.id === SESSION.id)?.x2go).toEqual(withoutCookie);
+    expectReportedLine(await plainSessionInfo("vera", "whole"));
   });
 });
 
