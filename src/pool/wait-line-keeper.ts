@@ -8,7 +8,7 @@ import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import type { Result } from "../core/result.ts";
 import { commandFailureError, type CommandFailure } from "./pool-failure.ts";
 import type { SelectDecision, SelectFailure, SelectOutcome, SelectRequest } from "./select-request.ts";
-import { expiredFailure, keepsWaiting, MAX_TRIES_PER_PASS, nextLineWakeAt, type PlacedOutcome, positionsOf, type QueuedStart } from "./wait-line.ts";
+import { expiredFailure, keepsWaiting, MAX_TRIES_PER_PASS, nextLineWakeAt, type PlacedOutcome, type QueuedStart } from "./wait-line.ts";
 import { REMOVED_FAILURE, SETTLED_RETENTION_MS, viewOf, type WaitEntry, waitingInOrder, type WaitView } from "./wait-line.ts";
 import type { WaitLineStore } from "./wait-line-store.ts";
 
@@ -120,12 +120,12 @@ export class WaitLineKeeper {
   viewNow(id: string, login: string | null = null): WaitView | undefined {
     const entry = this.#deps.store.get(id);
     if (!entry || (login !== null && entry.user !== login)) return undefined;
-    return viewOf(entry, positionsOf(this.#deps.store.all()), this.#placedAt, this.#deps.now());
+    return viewOf(entry, this.#deps.store.positions(), this.#placedAt, this.#deps.now());
   }
 
   /** Waiting entries in order, for the admin. */
   list(): WaitView[] {
-    const positions = positionsOf(this.#deps.store.all());
+    const positions = this.#deps.store.positions();
     const nowMs = this.#deps.now();
     return waitingInOrder(this.#deps.store.all()).map((entry) => viewOf(entry, positions, this.#placedAt, nowMs));
   }

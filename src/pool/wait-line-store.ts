@@ -3,7 +3,7 @@
  * every change is written through before it is visible, so the line survives eviction and
  * restarts. Synchronous.
  */
-import type { FailedOutcome, PlacedOutcome, QueuedStart, WaitEntry, WaitStatus } from "./wait-line.ts";
+import { type FailedOutcome, type PlacedOutcome, positionsOf, type QueuedStart, type WaitEntry, type WaitStatus } from "./wait-line.ts";
 
 interface WaitRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -42,6 +42,8 @@ function fromRow(row: WaitRow): WaitEntry {
 export class WaitLineStore {
   private readonly sql: SqlStorage;
   private entries: WaitEntry[];
+  /** Positions of the waiting entries as of the last change (null: changed since). */
+  private positionsCache: ReadonlyMap<string, number> | null = null;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -50,6 +52,15 @@ export class WaitLineStore {
 
   all(): readonly WaitEntry[] {
     return this.entries;
+  }
+
+  /**
+   * Position (1-based) of every waiting entry, computed once per change of the line: a freed slot
+   * wakes every long-polling waiter, and each one's view needs the positions.
+   */
+  positions(): ReadonlyMap<string, number> {
+    this.positionsCache ??= positionsOf(this.entries);
+    return this.positionsCache;
   }
 
   get(id: string): WaitEntry | undefined {
@@ -83,6 +94,7 @@ export class WaitLineStore {
       JSON.stringify(added.start),
     );
     this.entries.push(added);
+    this.positionsCache = null;
     return added;
   }
 
@@ -107,9 +119,11 @@ export class WaitLineStore {
     for (const id of ids) this.sql.exec("DELETE FROM wait_line WHERE id = ?", id);
     const gone = new Set(ids);
     this.entries = this.entries.filter((entry) => !gone.has(entry.id));
+    this.positionsCache = null;
   }
 
   private update(id: string, change: Partial<WaitEntry>): void {
     this.entries = this.entries.map((entry) => (entry.id === id ? { ...entry, ...change } : entry));
+    this.positionsCache = null;
   }
 }
