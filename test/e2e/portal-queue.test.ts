@@ -11,7 +11,7 @@
  * removes, end the page with their message. Timings go to
  * test-results/e2e/portal-queue-timings.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -60,16 +60,24 @@ async function startInPortal(login: Login, profileName: string, pageName: string
 
 beforeAll(() =>
   suite.guard("setup", async () => {
+    // Desktops outlive the agent: once it has stopped, end every Xvnc it launched (its log names them),
+    // also one placed from the line while the suite was ending.
+    suite.defer(async () => {
+      if (!cluster || !existsSync(cluster.agentLog)) return;
+      for (const [, login = "", id = ""] of readFileSync(cluster.agentLog, "utf8").matchAll(/launch: (\w+) session (rsv_\w+) \(xvnc\) running/g)) {
+        const pid = await xvncPidOf(login, id);
+        if (pid !== null) process.kill(pid, "SIGTERM");
+      }
+    });
     cluster = await startLaunchCluster({ dir: suite.dir });
     suite.defer(() => cluster.stop());
-    // Desktops outlive the agent: end what the suite leaves behind (sessions, then stray Xvnc).
+    // Empty the line first, so that ending sessions places nobody; then end every session of the suite's users.
     suite.defer(async () => {
+      for (const entry of await poolQueue().catch(() => [])) await adminCall(cluster.broker, `/v1/admin/pools/default/queue/${entry.id}`, "DELETE").catch(() => undefined);
       for (const login of LOGINS) {
         if (!tokens[login]) continue;
         for (const session of await listMySessions(cluster.broker.url, tokens[login]).catch(() => [])) {
           await call(cluster.broker.url, `/v1/sessions/${session.id}`, { method: "DELETE", token: tokens[login] }).catch(() => undefined);
-          const pid = await xvncPidOf(login, session.id);
-          if (pid !== null) process.kill(pid, "SIGTERM");
         }
       }
     });
