@@ -142,7 +142,10 @@ export class PoolNodesObject extends DurableObject<Env> {
 
   /** `GET /v1/agent/channel`, forwarded by the Worker: verifies the node's token and accepts its channel. */
   override async fetch(request: Request): Promise<Response> {
-    return this.channels.admit(request, Date.now());
+    const response = await this.channels.admit(request, Date.now());
+    // A node whose channel opens can take launched sessions again (and resume orphaned launches).
+    if (response.status === 101) this.capacityChanged();
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -46,6 +46,10 @@ export class PoolObject extends PoolNodesObject {
       now: Date.now,
       newId: () => randomId("wq"),
       rescheduled: () => void this.ensureAlarm(),
+      resendable: (serverId, sessionId) => {
+        const nowMs = Date.now();
+        return this.channels.connected(nowMs).has(serverId) || !this.placement.liveReservations(nowMs).some((held) => held.id === sessionId);
+      },
     });
   }
 
@@ -77,7 +81,7 @@ export class PoolObject extends PoolNodesObject {
   }
 
   protected override capacityChanged(): void {
-    if (this.line.hasWaiting()) void this.line.pass();
+    void this.line.pass();
   }
 
   protected override async woken(): Promise<void> {

@@ -1,15 +1,16 @@
 /**
  * The wait line in the pool object: joins starts to it, places waiting entries when capacity may
  * have freed (a pass, serialized with every other selection so a slot is placed once), launches
- * what it placed for launcher profiles, and wakes the clients waiting on an entry (long-poll and
+ * what it placed for launcher profiles (wait-line-launches.ts), and wakes the clients waiting on an entry (long-poll and
  * SSE hold a `watch`). Rules are in wait-line.ts; entries in WaitLineStore.
  */
 import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import type { Result } from "../core/result.ts";
-import { commandFailureError, type CommandFailure } from "./pool-failure.ts";
+import type { CommandFailure } from "./pool-failure.ts";
 import type { SelectDecision, SelectFailure, SelectOutcome, SelectRequest } from "./select-request.ts";
 import { expiredFailure, keepsWaiting, MAX_TRIES_PER_PASS, nextLineWakeAt, type PlacedOutcome, type QueuedStart } from "./wait-line.ts";
 import { REMOVED_FAILURE, SETTLED_RETENTION_MS, viewOf, type WaitEntry, waitingInOrder, type WaitView } from "./wait-line.ts";
+import { LineLaunches } from "./wait-line-launches.ts";
 import type { WaitLineStore } from "./wait-line-store.ts";
 
 export interface WaitLineDeps {
@@ -21,6 +22,8 @@ export interface WaitLineDeps {
   newId: () => string;
   /** The line's next wake-up may have moved: reschedule the object's alarm. */
   rescheduled: () => void;
+  /** See LineLaunchDeps.resendable. */
+  resendable: (serverId: string, sessionId: string) => boolean;
 }
 
 /** A start of a queueing profile, with the profile's line settings. */
@@ -55,9 +58,11 @@ export class WaitLineKeeper {
   readonly #watches = new Set<Watch>();
   /** When recent entries were placed (for estimates); in memory, so an evicted object estimates nothing for a while. */
   readonly #placedAt: number[] = [];
+  readonly #launches: LineLaunches;
 
   constructor(deps: WaitLineDeps) {
     this.#deps = deps;
+    this.#launches = new LineLaunches({ store: deps.store, launch: deps.launch, now: deps.now, changed: () => this.notify(), resendable: deps.resendable });
   }
 
   hasWaiting(): boolean {
@@ -110,8 +115,9 @@ export class WaitLineKeeper {
     });
   }
 
-  /** Capacity may have freed: places waiting entries, in order, behind any running selection. */
+  /** Capacity may have freed (or a node came back): places waiting entries, in order, behind any running selection; resends orphaned launches. */
   pass(): Promise<void> {
+    this.#launches.resumeOrphans();
     if (!this.hasWaiting()) return Promise.resolve();
     return this.#deps.serialized(() => this.passNow());
   }
@@ -136,6 +142,7 @@ export class WaitLineKeeper {
    * launching has no position, which its client was told as 0 (queuedAnswer).
    */
   watch(id: string, login: string, waitMs: number, knownPosition?: number): Promise<WaitView | undefined> {
+    this.#launches.resumeOrphans();
     const view = this.viewNow(id, login);
     if (!view || !isPending(view) || waitMs <= 0 || (knownPosition !== undefined && (view.position ?? 0) !== knownPosition)) return Promise.resolve(view);
     return new Promise((resolve) => {
@@ -205,20 +212,8 @@ export class WaitLineKeeper {
     if (this.#placedAt.length > 64) this.#placedAt.shift();
     const { serverId, hostname, clientAddress, reservationId, resumeSessionId } = decision;
     const placed: PlacedOutcome = { serverId, hostname, clientAddress, ...(reservationId ? { reservationId } : {}), ...(resumeSessionId ? { resumeSessionId } : {}) };
-    const template = entry.start.launch;
-    if (!launch || !template || !reservationId) return this.#deps.store.placed(entry.id, placed, nowMs);
-    this.#deps.store.placed(entry.id, { ...placed, launch: { state: "launching" } }, nowMs);
-    void this.#deps.launch(serverId, { ...template, sessionId: reservationId }).then((answer) => {
-      if (!this.#deps.store.get(entry.id)) return;
-      if (answer.ok) {
-        const { state, message } = answer.value;
-        this.#deps.store.placed(entry.id, { ...placed, launch: { state: state === "running" ? "running" : "starting", ...(message ? { message } : {}) } }, this.#deps.now());
-      } else {
-        const error = commandFailureError(answer.error, serverId);
-        this.#deps.store.failed(entry.id, { code: error.code, message: error.message }, this.#deps.now());
-      }
-      this.notify();
-    });
+    if (!launch) return this.#deps.store.placed(entry.id, placed, nowMs);
+    this.#launches.placeAndLaunch(entry, placed, nowMs);
   }
 
   /** An X2Go retry after its entry was placed: the placement, once. */
