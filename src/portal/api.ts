@@ -4,6 +4,7 @@
  *   POST /sessions                       { profileId } → start: the session and how to connect (201; 202 while it starts)
  *   POST /sessions/:sessionId/connect    { profileId } → a fresh relay ticket for one of my sessions
  *   GET  /queue/:queueId?wait=&position= my place in a wait line (a long-poll), then the start's answer
+ *   POST /queue/:queueId/leave           leave my place in a wait line (204; 404 for a place that is not mine)
  * Starts and connects count against the per-user ticket rate limit, like the API's.
  */
 import { Hono } from "hono";
@@ -14,7 +15,7 @@ import { validate } from "../core/validation.ts";
 import { profileIdSchema } from "../profiles/profile-schema.ts";
 import { queueParamSchema, queueQuerySchema } from "../routes/queue.ts";
 import { resumeSession, startSession } from "../sessions/user-sessions.ts";
-import { queueStatus } from "../sessions/wait-line.ts";
+import { leaveQueue, queueStatus } from "../sessions/wait-line.ts";
 import { portalProfiles, portalState } from "./desktops.ts";
 import type { PortalContext, PortalEnv } from "./portal-env.ts";
 
@@ -44,6 +45,10 @@ export const portalApiRoutes = new Hono<PortalEnv>()
     const { wait, position } = c.req.valid("query");
     const waitFor = { waitMs: wait * 1000, ...(position === undefined ? {} : { knownPosition: position }) };
     return c.json(await queueStatus(c.env, c.get("identity"), c.req.valid("param").queueId, clientContext(c), waitFor));
+  })
+  .post("/queue/:queueId/leave", validate("param", queueParamSchema), async (c) => {
+    await leaveQueue(c.env, c.get("identity"), c.req.valid("param").queueId);
+    return c.body(null, 204);
   })
   .post("/sessions/:sessionId/connect", rateLimit(TICKET_RULE, userKey), validate("param", portalSessionParamSchema), validate("json", portalStartSchema), async (c) => {
     const { profileId } = c.req.valid("json");

@@ -3,12 +3,12 @@
  * live"; root only, needs `npm run test:e2e:setup`): the local broker, one real agent (as
  * edge-agent) whose `xvnc` launcher starts each user's own Xvnc, and a node with room for one
  * session (`maxSessions: 1`). alice starts a desktop from the portal; bob's start, in a browser
- * context of his own, shows "number 1 in line", carol's "number 2"; bob leaves (DELETE
- * /v1/queue/:id: the page has no control for it) and carol's page says "number 1" without a
- * reload; alice's session ends (DELETE /v1/sessions/:id) and carol's page connects by itself and
- * shows her desktop's pixels. Disconnect while waiting stops following the place (kept), Reconnect
- * follows it again; a place that waits past the profile's maxWaitSeconds, and one an admin
- * removes, end the page with their message. Timings go to
+ * context of his own, shows "number 1 in line", carol's "number 2"; bob clicks "Leave the line":
+ * his page says he left (his second tab on the same place, that it is gone) and carol's page
+ * says "number 1" without a reload; alice's session ends (DELETE /v1/sessions/:id) and carol's
+ * page connects by itself and shows her desktop's pixels. Disconnect while waiting stops following
+ * the place (kept), Reconnect follows it again; a place that waits past the profile's
+ * maxWaitSeconds, and one an admin removes, end the page with their message. Timings go to
  * test-results/e2e/portal-queue-timings.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -116,23 +116,43 @@ describe("the portal's desktop page and the wait line, in Chromium", () => {
     expect(await bob.locator("#screen canvas").count()).toBe(0);
   });
 
-  it("bob leaves the line: carol's page moves to number 1 live, without a reload; bob's page ends", async () => {
+  it("bob clicks Leave the line: his page says he left, carol's moves to number 1 live, his other tab says the place is gone", async () => {
     const carol = pages.carol;
     const loadedBefore = (await statusLog(carol)).loadedAt;
     const bobPlace = await placeOf("bob");
+    // A second tab of bob's starts the same profile: it follows the same place (one per user and profile).
+    const otherTab = await user("bob").newPage("desktop-2");
+    await startFromHome(otherTab, cluster.broker.url, MAIN.name);
+    await waitForStatus(otherTab, inLine(1), { state: "waiting" });
+    expect((await poolQueue()).map((entry) => [entry.user, entry.position])).toEqual([["bob", 1], ["carol", 2]]);
+    expect((await placeOf("bob")).id).toBe(bobPlace.id);
+    const bob = pages.bob;
     const leftAt = Date.now();
-    const left = await call(cluster.broker.url, `/v1/queue/default.${bobPlace.id}`, { method: "DELETE", token: tokens.bob });
-    expect(left.status, left.text).toBe(204);
+    await bob.getByRole("button", { name: "Leave the line" }).click();
+    const left = await waitForStatus(bob, /^You left the line\.$/, { state: "left", timeoutMs: 10_000 });
+    timings["leaveClickedToLeftShownMs"] = left.at - leftAt;
     const moved = await waitForStatus(carol, inLine(1), { state: "waiting", timeoutMs: 10_000 });
     timings["leftToNextPositionShownMs"] = moved.at - leftAt;
     const { loadedAt, entries } = await statusLog(carol);
     expect(loadedAt, "carol's page reloaded").toBe(loadedBefore);
     expect(entries.map((entry) => entry.text).filter((text) => /in line/.test(text))).toEqual([expect.stringMatching(inLine(2)), expect.stringMatching(inLine(1))]);
     expect((await poolQueue()).map((entry) => [entry.user, entry.position])).toEqual([["carol", 1]]);
-    // bob's page learns his place is gone (from its next long-poll answer) and stops.
-    const bobInfo = await waitForState(pages.bob, "failed", 10_000);
-    expect(bobInfo.lastError).toMatch(/no place .* in a line/);
-    console.log(`bob left the line: carol's page showed number 1 ${timings["leftToNextPositionShownMs"]} ms after the DELETE was sent; bob's page: ${bobInfo.lastError}`);
+    // bob's page stopped following (no "gone" from its dropped long-poll) and offers a new start and the way back.
+    expect((await statusLog(bob)).entries.slice(-3).map((entry) => [entry.state, entry.text])).toEqual([
+      ["waiting", expect.stringMatching(inLine(1))],
+      ["waiting", "Leaving the line…"],
+      ["left", "You left the line."],
+    ]);
+    expect(await bob.getByRole("button", { name: "Leave the line" }).isVisible()).toBe(false);
+    expect(await bob.getByRole("button", { name: "Start again" }).isVisible()).toBe(true);
+    expect(await bob.getByRole("link", { name: "Back to my desktops" }).isVisible()).toBe(true);
+    expect(await listMySessions(cluster.broker.url, tokens.bob)).toEqual([]);
+    // bob's other tab learns from its long-poll that the place is gone: said for people, without the place's id.
+    const gone = await waitForStatus(otherTab, /^Your place in line is gone \(it was removed or expired\)\. Start again to rejoin\.$/, { state: "failed", timeoutMs: 10_000 });
+    expect(gone.text).not.toContain(bobPlace.id);
+    expect(await otherTab.getByRole("button", { name: "Start again" }).isVisible()).toBe(true);
+    await otherTab.close();
+    console.log(`bob left the line: his page said so ${timings["leaveClickedToLeftShownMs"]} ms after the click, carol's page showed number 1 after ${timings["leftToNextPositionShownMs"]} ms; his other tab: ${gone.text}`);
   });
 
   it("alice's session ends: carol's waiting page connects by itself and shows carol's desktop", async () => {
@@ -201,7 +221,7 @@ describe("the portal's desktop page and the wait line, in Chromium", () => {
     expect(removed.status, removed.text).toBe(204);
     const aliceEnd = await waitForStatus(alice, /^an administrator removed you from the line$/, { state: "failed", timeoutMs: 10_000 });
     timings["adminRemovedToShownMs"] = aliceEnd.at - removedAt;
-    expect(await alice.getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    expect(await alice.getByRole("button", { name: "Start again" }).isVisible()).toBe(true);
     expect(await poolQueue()).toEqual([]);
     console.log(`expiry shown ${timings["expiresAtToShownMs"]} ms after expiresAt; admin removal shown ${timings["adminRemovedToShownMs"]} ms after the DELETE was sent`);
   });

@@ -5,18 +5,22 @@
  * (network drop, node restart) asks for a new ticket and reconnects with jittered backoff: no new
  * start, the same session. A new session is known by its reservation id until its node reports
  * it; a node that names it otherwise is followed (the one new session of mine on that server).
+ * When every server is busy it shows my place in line live (./wait-line.ts), with "Leave the line".
  * State for people is in the status line; for tests in `window.portalDesktop` and `data-state`.
  */
 import RFB from "@novnc/novnc";
-import { type CallResult, type ConnectAnswer, connectSession, portalState, queuePlace, startSession } from "./portal-api.ts";
+import { type ConnectAnswer, connectSession, portalState, startSession } from "./portal-api.ts";
+import { type CallFailure, LineFollower } from "./wait-line.ts";
 
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 8000;
 const POLL_MS = 2000;
 /** How long after a start or connect a 404 means "not reported by its node yet" rather than "gone". */
 const REPORT_GRACE_MS = 30_000;
+/** A place the line no longer has: its raw id means nothing to people. */
+const PLACE_GONE = "Your place in line is gone (it was removed or expired). Start again to rejoin.";
 
-type State = "starting" | "connecting" | "connected" | "reconnecting" | "waiting" | "disconnected" | "failed";
+type State = "starting" | "connecting" | "connected" | "reconnecting" | "waiting" | "disconnected" | "failed" | "left";
 
 const root = document.getElementById("desktop") as HTMLElement;
 const screen = document.getElementById("screen") as HTMLElement;
@@ -46,16 +50,25 @@ let timer: number | undefined;
 let reportGraceUntil = 0;
 /** My sessions before this page started one: what is not among them on its server is the new one. */
 let before: Set<string> | null = null;
-/** Which wait for a place in line is followed: Disconnect bumps it, so the long-poll's late answer is dropped. */
-let lineWait = 0;
-let inLine = false;
+/** Every server was busy: my place in line, followed until I am placed (then connect as after a start). */
+const line = new LineFollower({
+  waiting: (text) => setState("waiting", text),
+  placed: (answer) => use(answer),
+  gone: () => fail(PLACE_GONE),
+  left: () => setState("left", "You left the line."),
+  failed: (result) => void handleFailure(result),
+});
 
 function setState(state: State, text: string): void {
   info.state = state;
   root.dataset["state"] = state;
   statusLine.textContent = text;
-  control("reconnect").hidden = !(state === "disconnected" || state === "failed");
-  control("disconnect").hidden = state === "disconnected" || state === "failed";
+  const ended = state === "disconnected" || state === "failed" || state === "left";
+  control("reconnect").hidden = !ended;
+  // No session and no place kept: the button starts anew (a new place joins the back of the line).
+  control("reconnect").textContent = info.sessionId === null && state !== "disconnected" ? "Start again" : "Reconnect";
+  control("disconnect").hidden = ended;
+  control("leave").hidden = !(state === "waiting" && line.following);
 }
 
 function fail(message: string): void {
@@ -89,7 +102,7 @@ async function adoptReportedId(): Promise<boolean> {
 }
 
 /** What a failed start or connect means: go to the sign-in, give up, or try again. */
-async function handleFailure(result: Extract<CallResult<ConnectAnswer>, { ok: false }>): Promise<void> {
+async function handleFailure(result: CallFailure): Promise<void> {
   if (result.status === 404 && (await adoptReportedId())) {
     later(() => void reconnect(), 0);
   } else if (result.status === 401) {
@@ -111,7 +124,7 @@ function rememberSession(answer: ConnectAnswer): void {
 }
 
 function use(answer: ConnectAnswer): void {
-  if (answer.state === "queued" && answer.queued) return void waitInLine(answer.queued);
+  if (answer.state === "queued" && answer.queued) return void line.follow(answer.queued);
   rememberSession(answer);
   reportGraceUntil = Math.max(reportGraceUntil, Date.now() + REPORT_GRACE_MS);
   if (answer.relay) open(answer);
@@ -131,18 +144,6 @@ async function reconnect(): Promise<void> {
   if (!info.sessionId) return begin();
   setState(info.connects > 0 ? "reconnecting" : "connecting", info.connects > 0 ? "Reconnecting…" : "Connecting…");
   const result = await connectSession(info.sessionId, profileId);
-  if (result.ok) use(result.value);
-  else await handleFailure(result);
-}
-
-/** Every server is busy: show my place, live, until I am placed (then connect as after a start). */
-async function waitInLine(place: NonNullable<ConnectAnswer["queued"]>): Promise<void> {
-  const wait = ++lineWait;
-  inLine = true;
-  setState("waiting", place.message);
-  const result = await queuePlace(place.id, place.position);
-  if (wait !== lineWait) return;
-  inLine = false;
   if (result.ok) use(result.value);
   else await handleFailure(result);
 }
@@ -218,14 +219,13 @@ control<HTMLInputElement>("scale").addEventListener("change", (event) => {
 });
 control("ctrl-alt-del").addEventListener("click", () => rfb?.sendCtrlAltDel());
 control("paste").addEventListener("click", () => rfb?.clipboardPasteFrom(clipboard.value));
+control("leave").addEventListener("click", () => void line.leave());
 control("disconnect").addEventListener("click", () => {
   userDisconnected = true;
   window.clearTimeout(timer);
   if (rfb) rfb.disconnect();
-  else if (inLine) {
-    // There is no leaving the line from here: the place stays, a start (Reconnect) follows it again.
-    lineWait++;
-    inLine = false;
+  else if (line.stop()) {
+    // The place stays (leaving is its own button): a start (Reconnect) follows it again.
     setState("disconnected", "Stopped following your place in line. It is kept: Reconnect to follow it again; if a server frees first, your desktop is started for you (see My desktops).");
   } else setState("disconnected", "Disconnected.");
 });

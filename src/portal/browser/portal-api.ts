@@ -43,7 +43,7 @@ export type CallResult<T> = { ok: true; value: T } | { ok: false; status: number
 
 export const csrfToken = (): string => document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
 
-/** GETs or POSTs JSON; never throws (a network failure is status 0). */
+/** GETs or POSTs JSON; never throws (a network failure is status 0). A 204 is success with a null value. */
 export async function callPortal<T>(path: string, body?: unknown): Promise<CallResult<T>> {
   let response: Response;
   try {
@@ -59,6 +59,7 @@ export async function callPortal<T>(path: string, body?: unknown): Promise<CallR
   }
   const data = (await response.json().catch(() => null)) as (T & { error?: { code?: string; message?: string } }) | null;
   if (response.ok && data) return { ok: true, value: data };
+  if (response.status === 204) return { ok: true, value: null as T };
   const retryAfter = Number(response.headers.get("Retry-After"));
   return {
     ok: false,
@@ -76,5 +77,8 @@ export const connectSession = (sessionId: string, profileId: string) => callPort
 
 /** My place in a wait line, answered when it moves (or after 25 s); at the end, the start's answer. */
 export const queuePlace = (queueId: string, position: number) => callPortal<ConnectAnswer>(`/portal/api/queue/${encodeURIComponent(queueId)}?wait=25&position=${position}`);
+
+/** Leaves my place in a wait line (404 when it is gone already, or not mine). */
+export const leaveLine = (queueId: string) => callPortal<null>(`/portal/api/queue/${encodeURIComponent(queueId)}/leave`, {});
 
 export const portalState = () => callPortal<PortalState>("/portal/api/state");

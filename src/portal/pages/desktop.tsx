@@ -2,7 +2,8 @@
  * The desktop page: noVNC's client (desktop.js, bundled from @novnc/novnc) in the window, and
  * the controls users expect from noVNC: clipboard, full screen, scaling, Ctrl-Alt-Del. The page
  * starts the session (`profile` alone) or resumes it (`session` and `profile`); every connect and
- * reconnect asks `/portal/api/…` for a fresh single-use relay ticket.
+ * reconnect asks `/portal/api/…` for a fresh single-use relay ticket. While the start waits in a
+ * line, "Leave the line" gives the place up.
  */
 import type { Identity } from "../../auth/identity.ts";
 import type { PortalSession } from "../portal-env.ts";
@@ -24,6 +25,9 @@ export function DesktopPage({ session, identity, profile, sessionId }: DesktopPa
           <p class="desktop-status" role="status" aria-live="polite" data-status>
             {sessionId ? "Connecting…" : "Starting a session…"}
           </p>
+          <button type="button" class="danger" data-action="leave" hidden>
+            Leave the line
+          </button>
           <button type="button" data-action="fullscreen">
             Full screen
           </button>

@@ -268,6 +268,7 @@ export function routeSpecs(fx: Fixture): Map<string, RouteSpec> {
     "GET /portal/api/state": { role: "portal" },
     "POST /portal/api/sessions": { role: "portal", body: json({ profileId: PROFILE_ID }, ["profileId"], { limitBytes: PORTAL_BODY_BYTES }) },
     "GET /portal/api/queue/:queueId": { role: "portal", params: queueParam, query: { valid: { wait: "0" }, schemas: queueQuerySchema.shape } },
+    "POST /portal/api/queue/:queueId/leave": { role: "portal", params: queueParam },
     "POST /portal/api/sessions/:sessionId/connect": {
       role: "portal",
       params: { sessionId: { valid: BOB_SESSION_ID, schema: portalSessionParamSchema.shape.sessionId } },
