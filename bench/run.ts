@@ -24,6 +24,7 @@ const benches: Record<string, () => Promise<BenchSection[]>> = {
   channel: async () => (await import("./channel/channel.ts")).runChannelBench(),
   ssh: async () => (await import("./ssh/ssh.ts")).runSshBench(),
   "start-latency": async () => (await import("./start-latency/start-latency.ts")).runStartLatencyBench(),
+  "wait-line": async () => (await import("./wait-line/wait-line.ts")).runWaitLineBench(),
 };
 
 const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
