@@ -224,14 +224,22 @@ export class WaitLineKeeper {
     return { kind: "placed", decision: { ...decisionOf(entry.placed), reason: "placed from the wait line", trace: [] } };
   }
 
+  /**
+   * Answers the watches whose view changed. Settled entries (placed, failed, gone) answer at once;
+   * those who only moved up are told a turn later, so a freed slot's answer does not queue behind
+   * every waiter's new position (with 1,000 waiting, that is ~1,000 answers and re-polls).
+   */
   private notify(): void {
+    const moved: Array<{ watch: Watch; view: WaitView }> = [];
     for (const watch of this.#watches) {
-      const view = this.viewNow(watch.id);
-      if (watchKey(view ?? null) === watch.key) continue;
+      const view = this.viewNow(watch.id) ?? null;
+      if (watchKey(view) === watch.key) continue;
       clearTimeout(watch.timer);
       this.#watches.delete(watch);
-      watch.resolve(view ?? null);
+      if (view?.status === "waiting") moved.push({ watch, view });
+      else watch.resolve(view);
     }
+    if (moved.length > 0) setTimeout(() => moved.forEach(({ watch, view }) => watch.resolve(view)), 0);
   }
 }
 
