@@ -23,7 +23,7 @@ export function expiredNodes(nodes: LivenessInput[], intervalMs: number, nowMs: 
 }
 
 /** The next time the liveness alarm must run, or null when no node is up. */
-export function nextAlarmAt(nodes: LivenessInput[], intervalMs: number): number | null {
+export function nextAlarmAt(nodes: Iterable<LivenessInput>, intervalMs: number): number | null {
   let earliest: number | null = null;
   for (const node of nodes) {
     if (node.status !== "up" || node.lastSeenAt === null) continue;

@@ -80,6 +80,11 @@ export class NodeStore {
     return [...this.nodes.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
   }
 
+  /** Every node in no particular order, without a copy: for scans on every beat (a sorted copy of 1,000 nodes costs ~0.2 ms). */
+  eachNode(): Iterable<StoredNode> {
+    return this.nodes.values();
+  }
+
   /** Inserts or replaces a node's catalogue fields; a new key restarts the sequence. */
   upsertNode(node: NodeRecord): void {
     this.sql.exec(

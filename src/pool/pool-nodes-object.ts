@@ -228,7 +228,7 @@ export class PoolNodesObject extends DurableObject<Env> {
 
   /** Sets the alarm to the earliest wake-up anyone needs, unless one at least as early is set. */
   protected async ensureAlarm(): Promise<void> {
-    const times = [nextAlarmAt(this.nodes.listNodes(), this.meta.intervalMs), this.wakeAt()].filter((at): at is number => at !== null);
+    const times = [nextAlarmAt(this.nodes.eachNode(), this.meta.intervalMs), this.wakeAt()].filter((at): at is number => at !== null);
     if (times.length === 0) return;
     const next = Math.min(...times);
     if (this.alarmAt !== null && this.alarmAt <= next) return;
