@@ -5,10 +5,10 @@
  * `as-user` helper and nothing else. alice and bob each get their own desktop: an Xvnc with an X
  * cookie, RFB on a unix socket only its user and the agent's group can open, no TCP port. The
  * gateway bridges an asserted WebSocket to it (RFB 003.008), refuses another user's assertion,
- * and stop ends the Xvnc and closes the connection with the reason.
+ * and stop ends the Xvnc and closes the connection with the reason. Desktops run in the user's home.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +109,15 @@ describe("xvnc launcher: per-user desktops", () => {
       const { stdout } = await execFileAsync("ss", ["-ltnpH"]);
       expect(stdout).not.toContain(`pid=${xvncPid},`);
       expect((await execFileAsync("ps", ["-o", "user=,comm=", "-p", String(xvncPid)])).stdout.trim().split(/\s+/)).toEqual([login, "Xvnc"]);
+      // The desktop and its session (xterm) run in the user's home, not where the agent runs.
+      const home = (await execFileAsync("getent", ["passwd", login])).stdout.split(":")[5];
+      expect(readlinkSync(`/proc/${xvncPid}/cwd`)).toBe(home);
+      let xterm = "";
+      await waitFor(async () => {
+        xterm = (await execFileAsync("pgrep", ["-u", login, "-x", "xterm"]).catch(() => ({ stdout: "" }))).stdout.trim().split("\n")[0] ?? "";
+        return xterm !== "";
+      }, 5_000, `${login}'s xterm`);
+      expect(readlinkSync(`/proc/${xterm}/cwd`)).toBe(home);
     }
   });
 
