@@ -1,7 +1,7 @@
 /**
  * Starts the broker on this machine for the tests, the benches and `npm run load`: the Worker
  * bundled as `wrangler deploy` would, served by one workerd through Miniflare's API with
- * wrangler.toml's bindings, D1 and Durable Objects (in memory, or persisted so a restart keeps
+ * wrangler.toml's bindings, D1 and Durable Objects (throw-away, or persisted so a restart keeps
  * state) and the migrations applied. Loopback only.
  *
  * Requests go to a socket of the Worker's own. `wrangler dev` puts its proxy worker and
@@ -23,7 +23,11 @@ import { applyMigrations, bundleWorker, wranglerWorkerOptions } from "./worker.t
 export interface BrokerOptions {
   /** Port of the Worker's own socket on 127.0.0.1. Default: one the OS picks. */
   port?: number;
-  /** Keep D1 and Durable Object state in this directory, so a broker started again on it finds it. Default: in memory. */
+  /**
+   * Keep D1 and Durable Object state in this directory, so a broker started again on it finds it.
+   * Default: throw-away state (Miniflare still writes SQLite-backed objects to a temporary
+   * directory, fsync included: its in-memory option does not hold them).
+   */
   persistTo?: string;
   /** ADMIN_TOKEN. Default: a fresh random one. */
   adminToken?: string;
