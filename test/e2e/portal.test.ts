@@ -20,6 +20,7 @@ import { type Chromium, launchChromium, saveScreenshot, waitForPicture } from ".
 import { type E2eCluster, startCluster } from "./cluster.ts";
 import { type Desktop, startDesktop } from "./desktop.ts";
 import { e2eSuite, RESULTS_DIR } from "./suite.ts";
+import type { DesktopInfo } from "./portal-users.ts";
 
 const suite = e2eSuite("e2e-portal");
 const USER = { login: "portal-user", password: "portal-password-123" };
@@ -33,15 +34,6 @@ let cluster: E2eCluster;
 let browser: Chromium;
 let page: Page | undefined;
 const timings: Record<string, number> = {};
-
-interface DesktopInfo {
-  state: string;
-  sessionId: string | null;
-  serverId: string | null;
-  connects: number;
-  tickets: number;
-  lastError: string | null;
-}
 
 const desktopInfo = (target: Page) => target.evaluate(() => (globalThis as unknown as { portalDesktop: DesktopInfo }).portalDesktop);
 
