@@ -26,10 +26,14 @@ export interface LineLaunchDeps {
   resendable: (serverId: string, sessionId: string) => boolean;
 }
 
+const isLaunching = (entry: WaitEntry) => entry.status === "placed" && entry.placed?.launch?.state === "launching";
+
 export class LineLaunches {
   readonly #deps: LineLaunchDeps;
   /** Entries whose launch this instance awaits. */
   readonly #inFlight = new Set<string>();
+  /** Launching entries found at this instance's start and not sent again yet; null until looked for. */
+  #orphans: Set<string> | null = null;
 
   constructor(deps: LineLaunchDeps) {
     this.#deps = deps;
@@ -46,15 +50,25 @@ export class LineLaunches {
     this.#send(entry.id, placed, { ...template, sessionId: placed.reservationId });
   }
 
-  /** Sends again the starts of `launching` entries that no launch of this instance is awaiting (left by an eviction). */
+  /**
+   * Sends again the starts of `launching` entries that no launch of this instance awaits: those
+   * this instance found at its start (left by a reset). They are looked for once; each is sent
+   * when `resendable` allows, so the calls on every long-poll cost nothing once none is left.
+   */
   resumeOrphans(): void {
-    for (const entry of this.#deps.store.all()) {
-      const placed = entry.placed;
-      if (entry.status !== "placed" || placed?.launch?.state !== "launching" || this.#inFlight.has(entry.id)) continue;
-      const template = entry.start.launch;
-      if (!template || !placed.reservationId || !this.#deps.resendable(placed.serverId, placed.reservationId)) continue;
+    this.#orphans ??= new Set(this.#deps.store.all().filter((entry) => isLaunching(entry) && !this.#inFlight.has(entry.id)).map((entry) => entry.id));
+    for (const id of this.#orphans) {
+      const entry = this.#deps.store.get(id);
+      const placed = entry?.placed;
+      const template = entry?.start.launch;
+      if (!entry || !isLaunching(entry) || !placed?.reservationId || !template) {
+        this.#orphans.delete(id);
+        continue;
+      }
+      if (!this.#deps.resendable(placed.serverId, placed.reservationId)) continue;
+      this.#orphans.delete(id);
       const { launch: _launching, ...outcome } = placed;
-      this.#send(entry.id, outcome, { ...template, sessionId: placed.reservationId });
+      this.#send(id, outcome, { ...template, sessionId: placed.reservationId });
     }
   }
 
