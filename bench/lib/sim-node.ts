@@ -22,6 +22,21 @@ export function benchHeartbeatBody(index: number): HeartbeatBody {
   };
 }
 
+/** A quiet node's beat (8 CPUs, 32 GB, no load) listing `sessions` as running, with `staticData`. */
+export function quietHeartbeatBody(sessions: ReadonlyArray<{ id: string; user: string }>, staticData: HeartbeatBody["staticData"]): HeartbeatBody {
+  return {
+    loadAvg: [0.5, 0.5, 0.5],
+    cpuCount: 8,
+    cpuMhz: 2400,
+    memTotalBytes: 32_000_000_000,
+    memAvailableBytes: 20_000_000_000,
+    sessions: sessions.map(({ id, user }) => ({ id, user, state: "running" as const, startedAt: 1_700_000_000_000 })),
+    users: [...new Set(sessions.map((session) => session.user))],
+    staticData,
+    metrics: {},
+  };
+}
+
 /**
  * A distinct client address for simulated node `index`, sent as `CF-Connecting-IP` so per-address
  * rate limits see many nodes, as they would in a real cluster. Loopback-range strings: a header

@@ -3,10 +3,9 @@
  * user sign-in need, and the Worker's own socket), with a relay profile, users and one node kept
  * up. Loopback only.
  */
-import type { HeartbeatBody } from "../../src/protocol.ts";
 import { type LocalBroker, startBroker } from "../../test/harness/broker.ts";
 import { adminCall, signIn, startSession, withTicket } from "../../test/harness/client.ts";
-import { beatOnce, enrolSimNode } from "../lib/sim-node.ts";
+import { beatOnce, enrolSimNode, quietHeartbeatBody } from "../lib/sim-node.ts";
 
 const PROFILE_ID = "relay-bench";
 const HEARTBEAT_EVERY_MS = 5_000;
@@ -42,21 +41,6 @@ async function startRelayBroker(workerdPath: string | undefined): Promise<RelayB
   return { ...broker, workerdPid: broker.workerdPid };
 }
 
-function heartbeatBody(): string {
-  const body: HeartbeatBody = {
-    loadAvg: [0.1, 0.1, 0.1],
-    cpuCount: 2,
-    cpuMhz: 2400,
-    memTotalBytes: 8_000_000_000,
-    memAvailableBytes: 6_000_000_000,
-    sessions: [],
-    users: [],
-    staticData: { site: "bench" },
-    metrics: {},
-  };
-  return JSON.stringify(body);
-}
-
 /**
  * The broker with users, a relay profile, and one node whose origin is `originUrl`, enrolled
  * and kept `up` by a signed heartbeat every few seconds until `stopHeartbeats`. `workerdPath`:
@@ -75,7 +59,7 @@ export async function prepareBroker(originUrl: string, workerdPath?: string): Pr
     // One bench user opens hundreds of sessions: the per-user limit is raised to its maximum.
     await adminCall(broker, "/v1/admin/profiles", "POST", { id: PROFILE_ID, name: "Relay bench", pool: "default", mode: "relay", maxSessionsPerUser: 100 });
     const identity = await enrolSimNode(broker, { pool: "default", hostname: "relay-bench-node", originUrl });
-    const body = heartbeatBody();
+    const body = JSON.stringify(quietHeartbeatBody([], { site: "bench" }));
     let seq = 0;
     const beat = () => beatOnce(broker.url, identity, body, ++seq);
     await beat();

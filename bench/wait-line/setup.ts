@@ -9,10 +9,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { SeqCounter, signHeartbeatToken } from "../../agent/token.ts";
-import type { HeartbeatBody } from "../../src/protocol.ts";
 import { type LocalBroker, startBroker } from "../../test/harness/broker.ts";
 import { adminCall } from "../../test/harness/client.ts";
-import { enrolSimNode, type SimNode } from "../lib/sim-node.ts";
+import { enrolSimNode, quietHeartbeatBody, type SimNode } from "../lib/sim-node.ts";
 
 const ISSUER = "https://idp.bench.example";
 const AUDIENCE = "edge-broker-bench";
@@ -84,17 +83,7 @@ export class BenchNode {
 
   /** Signs a beat listing `sessions`, then sends it: `sentAt` is taken after signing, just before the request goes out. */
   async beat(sessions: readonly NodeSession[]): Promise<{ sentAt: number; answeredAt: number }> {
-    const body: HeartbeatBody = {
-      loadAvg: [0.5, 0.5, 0.5],
-      cpuCount: 8,
-      cpuMhz: 2400,
-      memTotalBytes: 32_000_000_000,
-      memAvailableBytes: 20_000_000_000,
-      sessions: sessions.map(({ id, user }) => ({ id, user, state: "running" as const, startedAt: 1_700_000_000_000 })),
-      users: [...new Set(sessions.map((session) => session.user))],
-      staticData: { maxSessions: this.maxSessions },
-      metrics: {},
-    };
+    const body = quietHeartbeatBody(sessions, { maxSessions: this.maxSessions });
     const text = JSON.stringify(body);
     const nowMs = Date.now();
     const token = await signHeartbeatToken(this.#identity, text, this.#seq.next(nowMs), nowMs);
