@@ -14,10 +14,10 @@ export type ForwardDeps = SessionDeps & ListenerDeps;
 /** Carries one local connection through a new tunnel; failures end the connection and are logged. */
 export function forwardConnection(socket: Socket, target: TunnelTarget, deps: ForwardDeps): void {
   openTunnel(target, deps).then(
-    async (ws) => {
-      if (socket.destroyed) return ws.close();
+    async (tunnel) => {
+      if (socket.destroyed) return tunnel.ws.close();
       socket.resume();
-      const end = await joinTunnel(ws, socket, socket);
+      const end = await joinTunnel(tunnel, socket, socket);
       const line = describeEnd(end);
       if (line) deps.log(`edge-desktop: ${target.server}: ${line}`);
     },
@@ -39,14 +39,14 @@ export function forwardPort(at: ListenAddress, target: TunnelTarget, deps: Forwa
  * ended the connection, 1 when the node or the broker did.
  */
 export async function connectStdio(target: TunnelTarget, deps: SessionDeps & { log: (line: string) => void }, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<number> {
-  let ws;
+  let tunnel;
   try {
-    ws = await openTunnel(target, deps);
+    tunnel = await openTunnel(target, deps);
   } catch (error) {
     deps.log(`edge-desktop: ${error instanceof EdgeError ? error.message : String(error)}`);
     return 1;
   }
-  const line = describeEnd(await joinTunnel(ws, io.input, io.output));
+  const line = describeEnd(await joinTunnel(tunnel, io.input, io.output));
   if (line) deps.log(`edge-desktop: ${line}`);
   return line ? 1 : 0;
 }

@@ -53,8 +53,19 @@ function upgradeRefusal(status: number, body: string): EdgeError {
   return new EdgeError(`the broker refused the tunnel (${status})`, null, status);
 }
 
+/**
+ * An open tunnel. Its stream and its end are taken in the WebSocket's open event itself: a service
+ * speaks first (an SSH server's banner), and its first message can arrive with the 101 answer, to
+ * be emitted before any later callback could listen.
+ */
+export interface OpenTunnel {
+  ws: WebSocket;
+  stream: Duplex;
+  ended: Promise<TunnelEnd>;
+}
+
 /** Opens the WebSocket of a service ticket. */
-export function openTicket(url: string, protocol: string, sourceAddress?: string): Promise<WebSocket> {
+export function openTicket(url: string, protocol: string, sourceAddress?: string): Promise<OpenTunnel> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, [protocol, "binary"], {
       perMessageDeflate: false,
@@ -62,7 +73,12 @@ export function openTicket(url: string, protocol: string, sourceAddress?: string
       maxPayload: MAX_PAYLOAD_BYTES,
       ...(sourceAddress ? { localAddress: sourceAddress } : {}),
     });
-    ws.once("open", () => resolve(ws));
+    ws.once("open", () => {
+      const ended = new Promise<TunnelEnd>((resolveEnd) => ws.once("close", (code, reason) => resolveEnd({ code, reason: reason.toString("utf8") })));
+      const stream = createWebSocketStream(ws);
+      stream.on("error", () => ws.terminate());
+      resolve({ ws, stream, ended });
+    });
     ws.once("unexpected-response", (_request, response) => {
       let body = "";
       response.on("data", (chunk: Buffer) => (body = (body + chunk.toString("utf8")).slice(0, 4096)));
@@ -74,22 +90,19 @@ export function openTicket(url: string, protocol: string, sourceAddress?: string
 }
 
 /** A ticket for `target` and the WebSocket it opens. */
-export async function openTunnel(target: TunnelTarget, deps: SessionDeps): Promise<WebSocket> {
+export async function openTunnel(target: TunnelTarget, deps: SessionDeps): Promise<OpenTunnel> {
   const bearer = await bearerFor(target.broker, deps);
   const answer = await postJson<TunnelAnswer>(`${target.broker}/v1/tunnels`, { profileId: target.profileId, server: target.server }, { bearer, sourceAddress: deps.sourceAddress, expectStatus: [201] });
   return openTicket(answer.relay.url, answer.relay.protocol, deps.sourceAddress);
 }
 
 /**
- * Joins `ws` to a local stream (a TCP socket, or stdin and stdout) until either side ends: the
+ * Joins a tunnel to a local stream (a TCP socket, or stdin and stdout) until either side ends: the
  * local side's end closes the WebSocket, the WebSocket's close ends the local side. Resolves with
  * the WebSocket's close.
  */
-export function joinTunnel(ws: WebSocket, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<TunnelEnd> {
-  const ended = new Promise<TunnelEnd>((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString("utf8") })));
-  const stream: Duplex = createWebSocketStream(ws);
-  stream.on("error", () => ws.terminate());
-  pipeline(input, stream, () => undefined);
-  pipeline(stream, output, () => undefined);
-  return ended;
+export function joinTunnel(tunnel: OpenTunnel, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<TunnelEnd> {
+  pipeline(input, tunnel.stream, () => undefined);
+  pipeline(tunnel.stream, output, () => undefined);
+  return tunnel.ended;
 }
