@@ -8,7 +8,7 @@
  * the launcher suites' do.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -154,6 +154,7 @@ export async function terminateX2goSessions(login: string): Promise<void> {
  */
 export async function removeStaleXSockets(): Promise<void> {
   const dir = "/tmp/.X11-unix";
+  if (!existsSync(dir)) return; // no X server has run on this machine yet
   const names = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isSocket() && /^X\d+$/.test(entry.name)).map((entry) => join(dir, entry.name));
   for (const path of names) {
     const refused = await new Promise<boolean>((resolve) => {
