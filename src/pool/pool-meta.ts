@@ -5,7 +5,7 @@
 import type { OriginRules } from "../cluster/origin-policy.ts";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "../protocol.ts";
 
-type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter" | "origin_rules" | "max_starting_per_node";
+type MetaKey = "pool" | "interval_ms" | "policy" | "round_robin_counter" | "origin_rules" | "max_starting_per_node" | "line_placed_at";
 
 export class PoolMeta {
   private readonly sql: SqlStorage;
@@ -65,6 +65,17 @@ export class PoolMeta {
 
   set maxStartingPerNode(cap: number | null) {
     this.write("max_starting_per_node", cap === null ? "" : String(cap));
+  }
+
+  /** When the wait line last placed entries (ms, oldest first): its wait estimates, kept across eviction. */
+  get linePlacedAt(): readonly number[] {
+    const json = this.read("line_placed_at");
+    const times: unknown = json === null ? [] : JSON.parse(json);
+    return Array.isArray(times) ? times.filter((at): at is number => Number.isFinite(at)) : [];
+  }
+
+  set linePlacedAt(times: readonly number[]) {
+    this.write("line_placed_at", JSON.stringify(times));
   }
 
   get roundRobinCounter(): number {

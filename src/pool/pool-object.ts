@@ -40,6 +40,7 @@ export class PoolObject extends PoolNodesObject {
     this.selector = new Selector({ meta: this.meta, policy: this.policy, placement: this.placement, runScript: createScriptRunner(env.LOADER), serverViews: () => this.serverViews() });
     this.line = new WaitLineKeeper({
       store: new WaitLineStore(ctx.storage.sql),
+      meta: this.meta,
       serialized: (work) => this.selector.serialized(work),
       selectNow: (request, options) => this.selector.selectNow(request, options),
       launch: (serverId, request) => launchReserved(this.launchDeps(), serverId, request, Date.now()),

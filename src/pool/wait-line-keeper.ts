@@ -7,14 +7,17 @@
 import type { StartRequest, StartResult } from "../channel-protocol.ts";
 import type { Result } from "../core/result.ts";
 import type { CommandFailure } from "./pool-failure.ts";
+import type { PoolMeta } from "./pool-meta.ts";
 import type { SelectDecision, SelectFailure, SelectOutcome, SelectRequest } from "./select-request.ts";
 import { expiredFailure, keepsWaiting, MAX_TRIES_PER_PASS, nextLineWakeAt, type PlacedOutcome, type QueuedStart } from "./wait-line.ts";
-import { REMOVED_FAILURE, SETTLED_RETENTION_MS, viewOf, type WaitEntry, waitingInOrder, type WaitView } from "./wait-line.ts";
+import { ESTIMATE_MAX_SAMPLES, REMOVED_FAILURE, SETTLED_RETENTION_MS, viewOf, type WaitEntry, waitingInOrder, type WaitView } from "./wait-line.ts";
 import { LineLaunches } from "./wait-line-launches.ts";
 import type { WaitLineStore } from "./wait-line-store.ts";
 
 export interface WaitLineDeps {
   store: WaitLineStore;
+  /** Where recent placement times are kept (the `meta` table), so estimates survive eviction. */
+  meta: Pick<PoolMeta, "linePlacedAt">;
   serialized: <T>(work: () => Promise<T>) => Promise<T>;
   selectNow: (request: SelectRequest, options: { logFailure: boolean }) => Promise<SelectOutcome>;
   launch: (serverId: string, request: StartRequest) => Promise<Result<StartResult, CommandFailure>>;
@@ -56,8 +59,6 @@ const isPending = (view: WaitView) => view.status === "waiting" || view.placed?.
 export class WaitLineKeeper {
   readonly #deps: WaitLineDeps;
   readonly #watches = new Set<Watch>();
-  /** When recent entries were placed (for estimates); in memory, so an evicted object estimates nothing for a while. */
-  readonly #placedAt: number[] = [];
   readonly #launches: LineLaunches;
 
   constructor(deps: WaitLineDeps) {
@@ -126,14 +127,14 @@ export class WaitLineKeeper {
   viewNow(id: string, login: string | null = null): WaitView | undefined {
     const entry = this.#deps.store.get(id);
     if (!entry || (login !== null && entry.user !== login)) return undefined;
-    return viewOf(entry, this.#deps.store.positions(), this.#placedAt, this.#deps.now());
+    return viewOf(entry, this.#deps.store.positions(), this.#deps.meta.linePlacedAt, this.#deps.now());
   }
 
   /** Waiting entries in order, for the admin. */
   list(): WaitView[] {
     const positions = this.#deps.store.positions();
     const nowMs = this.#deps.now();
-    return waitingInOrder(this.#deps.store.all()).map((entry) => viewOf(entry, positions, this.#placedAt, nowMs));
+    return waitingInOrder(this.#deps.store.all()).map((entry) => viewOf(entry, positions, this.#deps.meta.linePlacedAt, nowMs));
   }
 
   /**
@@ -208,8 +209,7 @@ export class WaitLineKeeper {
 
   private placed(entry: WaitEntry, decision: SelectDecision, launch: boolean): void {
     const nowMs = this.#deps.now();
-    this.#placedAt.push(nowMs);
-    if (this.#placedAt.length > 64) this.#placedAt.shift();
+    this.#deps.meta.linePlacedAt = [...this.#deps.meta.linePlacedAt, nowMs].slice(-ESTIMATE_MAX_SAMPLES);
     const { serverId, hostname, clientAddress, reservationId, resumeSessionId } = decision;
     const placed: PlacedOutcome = { serverId, hostname, clientAddress, ...(reservationId ? { reservationId } : {}), ...(resumeSessionId ? { resumeSessionId } : {}) };
     if (!launch) return this.#deps.store.placed(entry.id, placed, nowMs);

@@ -16,6 +16,8 @@ export const X2GO_GRACE_MS = 60_000;
 export const MAX_TRIES_PER_PASS = 32;
 /** Estimates come from the gaps between recent placements from the line, when there are this many. */
 export const ESTIMATE_MIN_SAMPLES = 3;
+/** The most recent placement times kept for estimates (the pool's `meta.line_placed_at`). */
+export const ESTIMATE_MAX_SAMPLES = 64;
 const ESTIMATE_WINDOW_MS = 60 * 60_000;
 
 /** What a waiting start needs to be placed (and launched) later without its client. */

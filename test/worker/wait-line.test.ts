@@ -105,6 +105,31 @@ describe("wait line: a slot frees", () => {
   });
 });
 
+describe("wait line: estimates", () => {
+  it("estimates the wait from recent placements once there are three, and still after the object is evicted", async () => {
+    const node = await fullPool("wl-est", { queue: { enabled: true, maxLength: 10, maxWaitSeconds: 600 } });
+    expect((await start(await userToken("wl-est0"), "wl-est-desk")).status).toBe(201);
+    await beatSessions(node, ["wl-est0"]);
+    const users = ["wl-est1", "wl-est2", "wl-est3", "wl-est4"];
+    const places = [];
+    for (const user of users) {
+      const token = await userToken(user);
+      places.push({ token, place: await queuedStart(token, "wl-est-desk") });
+    }
+    const last = places[3] as { token: string; place: Queued };
+    const view = async () => ((await (await asUser(last.token, `/v1/queue/${last.place.queued.id}`)).json()) as { queued: { position: number; estimateSeconds?: number; message: string } }).queued;
+    expect(await view()).not.toHaveProperty("estimateSeconds");
+    for (const user of users.slice(0, 3)) {
+      await beatSessions(node, []); // the running session ends: the head is placed
+      await beatSessions(node, [user]); // and its session starts, filling the server again
+    }
+    const estimated = await view();
+    expect(estimated).toMatchObject({ position: 1, estimateSeconds: expect.any(Number), message: expect.stringMatching(/you are number 1 in line \(about \d+ s\)/) });
+    await evictDurableObject(env.POOL.getByName("wl-est"));
+    expect(await view()).toEqual(estimated);
+  });
+});
+
 describe("wait line: leaving", () => {
   it("lets a user leave (204, then 404) and never shows anyone else's place", async () => {
     await fullPool("wl-leave");
