@@ -46,6 +46,8 @@ export interface BrokerOptions {
   logFile?: string;
   /** Further secrets and vars (ACCESS_CLIENT_ID, OIDC_*, …), as `wrangler secret put` would set them. */
   vars?: Record<string, string>;
+  /** Serve V8's inspector for the Worker's isolates on this loopback port (benches profile with it). Default: none. */
+  inspectorPort?: number;
 }
 
 export interface LocalBroker extends BrokerEndpoint {
@@ -132,6 +134,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<LocalBro
         ...(log ? { handleStructuredLogs: ({ timestamp, level, message }) => log.write(`${new Date(timestamp).toISOString()} ${level} ${message}\n`) } : {}),
         host: "127.0.0.1",
         port: 0,
+        ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
         unsafeDirectSockets: [{ host: "127.0.0.1", port: options.port ?? 0 }],
       }),
     );
