@@ -55,6 +55,11 @@ const servers = async () => (await adminCall<{ servers: Server[] }>(broker, "/v1
 const start = (token: string) => call<Answer>(broker.url, "/v1/sessions", { token, body: { profileId: PROFILE } });
 const read = (w: Waiter) => call<Answer>(broker.url, `/v1/queue/${w.id}`, { token: w.token });
 const lastPosition = (w: Waiter) => w.positions.at(-1);
+/** True when `line`'s places are 1..n in its order; else throws what they are, for waitFor's message. */
+function inOrder(line: Waiter[], places: Array<number | undefined>): boolean {
+  if (places.every((place, index) => place === index + 1)) return true;
+  throw new Error(`places ${line.map((w, index) => `${w.login}=${places[index]}`).join(" ")}`);
+}
 
 async function user(login: string): Promise<string> {
   await adminCall(broker, "/v1/admin/users", "POST", { login, password: PASSWORD, groups: [] });
@@ -215,11 +220,13 @@ describe("the wait line with real agents", () => {
     }
     expect(new Set(placed.map((w) => w.placed?.serverId)).size).toBe(agents.length);
     const rest = waiters.slice(FREED);
-    await waitFor(() => rest.every((w, index) => lastPosition(w) === index + 1), 5_000, "the rest to move up");
+    await waitFor(() => inOrder(rest, rest.map(lastPosition)), 5_000, "the rest to move up");
     for (const w of rest) expect(w.positions).toEqual([...w.positions].sort((a, b) => b - a));
     const line = (await adminCall<{ queue: Array<{ user: string }> }>(broker, "/v1/admin/pools/default/queue")).queue.map((entry) => entry.user);
     expect(line.slice(0, rest.length)).toEqual(rest.map((w) => w.login));
     expect(line.slice(rest.length).sort()).toEqual(newcomers.map((w) => w.login).sort());
+    // The newcomers raced in: their order is the line's, not the order their answers came back in.
+    newcomers.sort((a, b) => line.indexOf(a.login) - line.indexOf(b.login));
     console.log(`polls per placed waiter: ${placed.map((w) => `${w.login} ${w.polls} (${w.launchingPolls} while launching)`).join(", ")}`);
     // A place that is placed and launching holds the long-poll (it was answered at once, ~40 polls per launch).
     for (const w of placed) expect(w.launchingPolls).toBeLessThanOrEqual(2);
@@ -231,8 +238,8 @@ describe("the wait line with real agents", () => {
     expect((await read(leaver)).status).toBe(404);
     await waitFor(() => leaver.endedWith === 404, 5_000, "the leaver's long-poll to answer 404");
     const line = [...waiters.slice(FREED).filter((w) => w !== leaver), ...newcomers];
-    await waitFor(async () => (await Promise.all(line.map(read))).every((answer, index) => answer.body.queued?.position === index + 1), 5_000, "positions 1..n");
-    await waitFor(() => line.every((w, index) => lastPosition(w) === index + 1), 5_000, "every long-poll to see its new place");
+    await waitFor(async () => inOrder(line, (await Promise.all(line.map(read))).map((answer) => answer.body.queued?.position)), 5_000, "positions 1..n");
+    await waitFor(() => inOrder(line, line.map(lastPosition)), 5_000, "every long-poll to see its new place");
   });
 
   it("places nobody on a crashed node while it is down, and the next heads when it comes back empty", async () => {
@@ -250,7 +257,7 @@ describe("the wait line with real agents", () => {
     await sleep(3 * INTERVAL_MS);
     expect(line.map((w) => w.placed?.serverId ?? null)).toEqual(line.map((_, index) => (index < PER_NODE ? victim.serverId : null)));
     for (const w of line.slice(0, PER_NODE)) expect(await greeting(w.placed?.relay?.connectUrl as string)).toContain(`hello ${w.login} (session ${w.placed?.sessionId})`);
-    await waitFor(() => line.slice(PER_NODE).every((w, index) => lastPosition(w) === index + 1), 5_000, "the rest to move up");
+    await waitFor(() => inOrder(line.slice(PER_NODE), line.slice(PER_NODE).map(lastPosition)), 5_000, "the rest to move up");
   });
 
   it("never had a server above its capacity, and nobody holds two sessions", async () => {
