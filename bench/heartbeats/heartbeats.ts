@@ -197,15 +197,17 @@ export async function runHeartbeatBench(): Promise<BenchSection[]> {
   }
 }
 
-async function profiled(inspectorPort: number, run: () => Promise<RunResult>): Promise<RunResult & { profile: IsolateProfileSummary }> {
+type ProfiledRun = RunResult & { profile: IsolateProfileSummary };
+
+async function profiled(inspectorPort: number, run: () => Promise<RunResult>): Promise<ProfiledRun> {
   const profiler = await startIsolateProfiler(inspectorPort);
   const result = await run();
   return { ...result, profile: await profiler.stop() };
 }
 
 /** The one-pool paced run again under the sampling profiler, beside the same pace of requests that do no work. */
-function whereThePercentileGoes(health: RunResult & { profile: IsolateProfileSummary }, beats: RunResult & { profile: IsolateProfileSummary }): BenchSection {
-  const row = (name: string, result: RunResult & { profile: IsolateProfileSummary }) => {
+function whereThePercentileGoes(health: ProfiledRun, beats: ProfiledRun): BenchSection {
+  const row = (name: string, result: ProfiledRun) => {
     const { profile } = result;
     return [name, result.beats, round(result.p50), round(result.p99), round(result.max), round(result.cpuMsPerRequest), round((result.cpuMsPerRequest * PACED_RATE_PER_S) / 10, 0), round(profile.gcMs, 0), round(profile.longestGcPauseMs, 1), profile.longGcPauses, result.errors];
   };

@@ -55,8 +55,8 @@ const servers = async () => (await adminCall<{ servers: Server[] }>(broker, "/v1
 const start = (token: string) => call<Answer>(broker.url, "/v1/sessions", { token, body: { profileId: PROFILE } });
 const read = (w: Waiter) => call<Answer>(broker.url, `/v1/queue/${w.id}`, { token: w.token });
 const lastPosition = (w: Waiter) => w.positions.at(-1);
-/** True when `line`'s places are 1..n in its order; else throws what they are, for waitFor's message. */
-function inOrder(line: Waiter[], places: Array<number | undefined>): boolean {
+/** True when `line`'s places (by default, what each long-poll last saw) are 1..n in its order; else throws them, for waitFor's message. */
+function inOrder(line: Waiter[], places: Array<number | undefined> = line.map(lastPosition)): boolean {
   if (places.every((place, index) => place === index + 1)) return true;
   throw new Error(`places ${line.map((w, index) => `${w.login}=${places[index]}`).join(" ")}`);
 }
@@ -220,7 +220,7 @@ describe("the wait line with real agents", () => {
     }
     expect(new Set(placed.map((w) => w.placed?.serverId)).size).toBe(agents.length);
     const rest = waiters.slice(FREED);
-    await waitFor(() => inOrder(rest, rest.map(lastPosition)), 5_000, "the rest to move up");
+    await waitFor(() => inOrder(rest), 5_000, "the rest to move up");
     for (const w of rest) expect(w.positions).toEqual([...w.positions].sort((a, b) => b - a));
     const line = (await adminCall<{ queue: Array<{ user: string }> }>(broker, "/v1/admin/pools/default/queue")).queue.map((entry) => entry.user);
     expect(line.slice(0, rest.length)).toEqual(rest.map((w) => w.login));
@@ -239,7 +239,7 @@ describe("the wait line with real agents", () => {
     await waitFor(() => leaver.endedWith === 404, 5_000, "the leaver's long-poll to answer 404");
     const line = [...waiters.slice(FREED).filter((w) => w !== leaver), ...newcomers];
     await waitFor(async () => inOrder(line, (await Promise.all(line.map(read))).map((answer) => answer.body.queued?.position)), 5_000, "positions 1..n");
-    await waitFor(() => inOrder(line, line.map(lastPosition)), 5_000, "every long-poll to see its new place");
+    await waitFor(() => inOrder(line), 5_000, "every long-poll to see its new place");
   });
 
   it("places nobody on a crashed node while it is down, and the next heads when it comes back empty", async () => {
@@ -257,7 +257,7 @@ describe("the wait line with real agents", () => {
     await sleep(3 * INTERVAL_MS);
     expect(line.map((w) => w.placed?.serverId ?? null)).toEqual(line.map((_, index) => (index < PER_NODE ? victim.serverId : null)));
     for (const w of line.slice(0, PER_NODE)) expect(await greeting(w.placed?.relay?.connectUrl as string)).toContain(`hello ${w.login} (session ${w.placed?.sessionId})`);
-    await waitFor(() => inOrder(line.slice(PER_NODE), line.slice(PER_NODE).map(lastPosition)), 5_000, "the rest to move up");
+    await waitFor(() => inOrder(line.slice(PER_NODE)), 5_000, "the rest to move up");
   });
 
   it("never had a server above its capacity, and nobody holds two sessions", async () => {

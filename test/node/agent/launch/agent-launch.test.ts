@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type RunningAgent, startAgent } from "../../../../agent/agent.ts";
 import { enrollNode } from "../../../../agent/enroll.ts";
+import { AGENT_PATHS } from "../../../../src/protocol.ts";
 import { FakeBroker } from "../channel-fakes.ts";
 import { fakeDeps, json, okReply, POOL, recordingSend, SERVER_ID, tempDir, testConfig } from "../helpers.ts";
 import { writeDeskLauncher } from "./fixtures.ts";
@@ -54,7 +55,7 @@ describe("an agent with launchers", () => {
     await vi.waitFor(
       () => {
         answerBeats(broker, answered);
-        expect(answered.size + requests.filter((request) => request.url.endsWith("/v1/agent/heartbeat")).length).toBe(1);
+        expect(answered.size + requests.filter((request) => request.url.endsWith(AGENT_PATHS.heartbeat)).length).toBe(1);
       },
       { timeout: 5000 },
     );
